@@ -1,0 +1,1 @@
+"""Ingest: read, clean and split documents into citable chunks and sentences, and embed them."""

