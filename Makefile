@@ -49,6 +49,7 @@ eval: install
 	$(BIN)/partnersearch eval
 
 bench: install
+	$(BIN)/pip install -q -e '.[dev,bench]'
 	$(BIN)/python bench/run.py
 
 clean:
