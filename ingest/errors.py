@@ -25,3 +25,7 @@ class IndexNotFoundError(PartnerSearchError):
 
 class QueryError(PartnerSearchError):
     """A search request is invalid (empty text, unknown filter value, bad date...)."""
+
+
+class EvalDataError(PartnerSearchError):
+    """An evaluation input (gold set, BEIR dataset, previous report) is missing or malformed."""
