@@ -1,0 +1,432 @@
+"""HTTP request and response models: the API's contract, bounds and OpenAPI examples.
+
+Request models validate at the edge (lengths, ranges, known modes and filter values,
+well-formed dates); response models carry every citation as document offsets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from index.types import Filters, Hit, Mode, SentenceHit
+from ingest.types import DocType, Document, Lang
+
+__all__ = [
+    "MAX_K",
+    "AnswerOut",
+    "AskRequest",
+    "AskResponse",
+    "DeleteResponse",
+    "DocumentDetail",
+    "DocumentList",
+    "DocumentQuery",
+    "DocumentSummary",
+    "ErrorBody",
+    "ErrorResponse",
+    "FiltersIn",
+    "HealthResponse",
+    "HitOut",
+    "Occurrence",
+    "SearchRequest",
+    "SearchResponse",
+    "SimilarMatch",
+    "SimilarRequest",
+    "SimilarResponse",
+    "UploadFileResult",
+    "UploadResponse",
+]
+
+#: Largest ``k`` any endpoint accepts.
+MAX_K = 100
+# The static ceiling; the configured PARTNERSEARCH_MAX_QUERY_CHARS (<= this) is checked per request.
+_QUERY_CEILING = 100_000
+_ID_MAX = 300
+_PARTNER_MAX = 200
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FiltersIn(_Strict):
+    """Restrictions applied before the top-k cut; every field is optional."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"lang": "fr", "doc_type": "press_release", "date_from": "2023-01-01"}]
+        },
+    )
+
+    lang: Lang | None = Field(None, description="document language")
+    doc_type: DocType | None = Field(None, description="kind of document")
+    date_from: dt.date | None = Field(None, description="earliest document date (inclusive)")
+    date_to: dt.date | None = Field(None, description="latest document date (inclusive)")
+    partner: str | None = Field(
+        None,
+        min_length=1,
+        max_length=_PARTNER_MAX,
+        description="case- and accent-insensitive substring of a partner name",
+    )
+    doc_id: str | None = Field(None, min_length=1, max_length=_ID_MAX, description="one document")
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> FiltersIn:
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError(
+                f"date_from {self.date_from.isoformat()} is after date_to "
+                f"{self.date_to.isoformat()}; swap them"
+            )
+        return self
+
+    def to_filters(self) -> Filters | None:
+        """The index's Filters, or None when nothing is restricted."""
+        values = self.model_dump()
+        if not any(v is not None for v in values.values()):
+            return None
+        return Filters(**values)
+
+
+class SearchRequest(_Strict):
+    """Passage search."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "query": "protocole de coopération avec le CHU de Lille",
+                    "k": 5,
+                    "mode": "hybrid",
+                },
+                {"query": "regional delegation", "k": 3, "filters": {"lang": "en"}},
+            ]
+        },
+    )
+
+    query: str = Field(
+        ...,
+        min_length=1,
+        max_length=_QUERY_CEILING,
+        description="words or a question, FR or EN (at most PARTNERSEARCH_MAX_QUERY_CHARS)",
+    )
+    k: int = Field(10, ge=1, le=MAX_K, description="number of passages")
+    mode: Mode | None = Field(
+        None,
+        description="hybrid (dense + BM25), dense or lexical; default PARTNERSEARCH_DEFAULT_MODE",
+    )
+    filters: FiltersIn | None = None
+
+
+class AskRequest(_Strict):
+    """Extractive question answering."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"question": "Quand le protocole de coopération de Lille a-t-il été signé ?"},
+                {"question": "Who heads the North-West regional delegation?", "k": 5},
+            ]
+        },
+    )
+
+    question: str = Field(
+        ...,
+        min_length=1,
+        max_length=_QUERY_CEILING,
+        description="a question, French or English (at most PARTNERSEARCH_MAX_QUERY_CHARS)",
+    )
+    k: int = Field(10, ge=1, le=MAX_K, description="passages read to find the answer")
+    filters: FiltersIn | None = None
+
+
+class SimilarRequest(_Strict):
+    """Precedent-wording search: sentences close to ``text`` across documents and languages."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"text": "Les deux partenaires renforcent leur collaboration scientifique.", "k": 5}
+            ]
+        },
+    )
+
+    text: str = Field(
+        ...,
+        min_length=1,
+        max_length=_QUERY_CEILING,
+        description="a sentence to find precedents for (at most PARTNERSEARCH_MAX_QUERY_CHARS)",
+    )
+    k: int = Field(10, ge=1, le=MAX_K, description="number of distinct wordings")
+    filters: FiltersIn | None = None
+
+
+class DocumentQuery(_Strict):
+    """Query parameters of GET /documents."""
+
+    lang: Lang | None = None
+    doc_type: DocType | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    partner: str | None = Field(None, min_length=1, max_length=_PARTNER_MAX)
+    offset: int = Field(0, ge=0, le=1_000_000)
+    limit: int = Field(50, ge=1, le=200)
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> DocumentQuery:
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError(
+                f"date_from {self.date_from.isoformat()} is after date_to "
+                f"{self.date_to.isoformat()}; swap them"
+            )
+        return self
+
+    def to_filters(self) -> Filters | None:
+        values = self.model_dump(exclude={"offset", "limit"})
+        if not any(v is not None for v in values.values()):
+            return None
+        return Filters(**values)
+
+
+class HitOut(BaseModel):
+    """One cited passage; ``text == document.text[start:end]``."""
+
+    doc_id: str
+    chunk_id: str
+    title: str
+    date: dt.date | None
+    lang: Lang
+    doc_type: DocType
+    text: str
+    start: int = Field(description="character offset of the passage in the document's cleaned text")
+    end: int
+    page: int | None = Field(description="1-based PDF page, null for other formats")
+    score: float
+    highlight_start: int | None = Field(
+        None, description="/ask only: document offset where the passage's best sentence starts"
+    )
+    highlight_end: int | None = None
+
+    @classmethod
+    def from_hit(cls, hit: Hit, *, highlight: tuple[int, int] | None = None) -> HitOut:
+        return cls(
+            doc_id=hit.doc_id,
+            chunk_id=hit.chunk_id,
+            title=hit.title,
+            date=hit.date,
+            lang=hit.lang,
+            doc_type=hit.doc_type,
+            text=hit.text,
+            start=hit.start,
+            end=hit.end,
+            page=hit.page,
+            score=float(hit.score),
+            highlight_start=highlight[0] if highlight else None,
+            highlight_end=highlight[1] if highlight else None,
+        )
+
+
+class SearchResponse(BaseModel):
+    results: list[HitOut]
+    took_ms: float
+
+
+class AnswerOut(BaseModel):
+    """The answering sentence, verbatim, with its citation."""
+
+    text: str = Field(description="verbatim: document.text[start:end]")
+    doc_id: str
+    sentence_id: str
+    chunk_id: str
+    title: str
+    date: dt.date | None
+    lang: Lang
+    start: int
+    end: int
+    page: int | None
+
+
+class AskResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "answer": {
+                        "text": "Lille, le 8 juillet 2024",
+                        "doc_id": "000_dbbfc47181911818",
+                        "sentence_id": "000_dbbfc47181911818#s0",
+                        "chunk_id": "000_dbbfc47181911818#c0",
+                        "title": "L'Université de Lille, le CHU de Lille et l'Inserm signent…",
+                        "date": "2024-07-08",
+                        "lang": "fr",
+                        "start": 0,
+                        "end": 24,
+                        "page": None,
+                    },
+                    "confidence": 0.81,
+                    "no_answer": False,
+                    "passages": [],
+                    "took_ms": 41.0,
+                }
+            ]
+        }
+    )
+
+    answer: AnswerOut | None = Field(description="null when no_answer is true")
+    confidence: float = Field(ge=0.0, le=1.0)
+    no_answer: bool = Field(
+        description="true when confidence is below PARTNERSEARCH_ANSWER_THRESHOLD"
+    )
+    passages: list[HitOut] = Field(description="supporting passages, best first, with highlights")
+    took_ms: float
+
+
+class Occurrence(BaseModel):
+    """Where one wording occurs."""
+
+    sentence_id: str
+    doc_id: str
+    title: str
+    date: dt.date | None
+    lang: Lang
+    text: str = Field(description="verbatim: document.text[start:end]")
+    start: int
+    end: int
+    page: int | None
+    score: float
+
+    @classmethod
+    def from_hit(cls, hit: SentenceHit) -> Occurrence:
+        return cls(
+            sentence_id=hit.sentence_id,
+            doc_id=hit.doc_id,
+            title=hit.title,
+            date=hit.date,
+            lang=hit.lang,
+            text=hit.text,
+            start=hit.start,
+            end=hit.end,
+            page=hit.page,
+            score=float(hit.score),
+        )
+
+
+class SimilarMatch(BaseModel):
+    """One distinct wording; near-duplicates are collapsed into ``occurrences``."""
+
+    text: str = Field(description="the best-scoring occurrence's sentence, verbatim")
+    doc_id: str
+    title: str
+    date: dt.date | None
+    lang: Lang
+    start: int
+    end: int
+    page: int | None
+    score: float
+    occurrences: list[Occurrence] = Field(description="every place this wording occurs, best first")
+
+
+class SimilarResponse(BaseModel):
+    results: list[SimilarMatch]
+    took_ms: float
+
+
+class DocumentSummary(BaseModel):
+    doc_id: str
+    title: str
+    date: dt.date | None
+    lang: Lang
+    doc_type: DocType
+    source: str = Field(description="file name the document was ingested from")
+    place: str | None
+    partners: list[str]
+    people: list[dict[str, str | None]]
+    chars: int = Field(description="length of the cleaned text")
+
+    @classmethod
+    def from_document(cls, doc: Document) -> DocumentSummary:
+        return cls(**_summary_fields(doc))
+
+
+def _summary_fields(doc: Document) -> dict[str, Any]:
+    return {
+        "doc_id": doc.doc_id,
+        "title": doc.title,
+        "date": doc.date,
+        "lang": doc.lang,
+        "doc_type": doc.doc_type,
+        # Only the name: the server's directory layout is none of the client's business.
+        "source": doc.source.replace("\\", "/").rsplit("/", 1)[-1],
+        "place": doc.place,
+        "partners": list(doc.partners),
+        "people": [{"name": p.name, "role": p.role} for p in doc.people],
+        "chars": len(doc.text),
+    }
+
+
+class DocumentDetail(DocumentSummary):
+    text: str = Field(description="cleaned text; every offset in the API points into it")
+    page_starts: list[int] = Field(description="offset where each PDF page starts; empty otherwise")
+
+    @classmethod
+    def from_document(cls, doc: Document) -> DocumentDetail:
+        return cls(**_summary_fields(doc), text=doc.text, page_starts=list(doc.page_starts))
+
+
+class DocumentList(BaseModel):
+    items: list[DocumentSummary]
+    total: int = Field(description="documents matching the filters, all pages together")
+    offset: int
+    limit: int
+
+
+class UploadFileResult(BaseModel):
+    filename: str
+    status: Literal["added", "updated", "unchanged", "skipped"]
+    doc_id: str | None = None
+    reason: str | None = None
+
+
+class UploadResponse(BaseModel):
+    results: list[UploadFileResult]
+    snapshot_id: str | None
+    documents: int
+
+
+class DeleteResponse(BaseModel):
+    deleted: str
+    snapshot_id: str | None
+    documents: int
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok", "no_index"]
+    snapshot_id: str | None
+    model: str
+    counts: dict[str, int]
+    version: str
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="stable machine-readable code, e.g. 'query_too_long'")
+    message: str = Field(description="what was wrong and how to fix it")
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorResponse(BaseModel):
+    """The one error shape every 4xx/5xx answer uses."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"error": {"code": "invalid_request", "message": "body.k: must be <= 100"}}
+            ]
+        }
+    )
+
+    error: ErrorBody

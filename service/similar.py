@@ -1,0 +1,83 @@
+"""Precedent wording: sentences close to a draft, near-duplicates collapsed into one wording.
+
+Press releases reuse boilerplate ("L'Inserm, établissement public à caractère
+scientifique…") across documents; listing the same sentence ten times would hide the
+other precedents. Two hits are one wording when their normalised texts are equal or
+their stored sentence vectors have cosine >= ``dup_cosine``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from index.types import Filters, SentenceHit
+from ingest.errors import QueryError
+
+if TYPE_CHECKING:
+    from index import Searcher
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["WordingGroup", "normalise_wording", "similar_wordings"]
+
+_NON_WORD = re.compile(r"[\W_]+")
+# Fetch this many times k sentence hits so that collapsing duplicates still leaves k wordings.
+_OVERFETCH = 4
+_MAX_FETCH = 400
+
+
+@dataclass(frozen=True, slots=True)
+class WordingGroup:
+    """One distinct wording: its best-scoring occurrence first, then the others, best first."""
+
+    occurrences: tuple[SentenceHit, ...]
+
+    @property
+    def best(self) -> SentenceHit:
+        return self.occurrences[0]
+
+
+def normalise_wording(text: str) -> str:
+    """Casefolded accent-free words joined by spaces: typography is not a new wording."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _NON_WORD.sub(" ", plain).strip()
+
+
+def similar_wordings(
+    searcher: Searcher,
+    text: str,
+    *,
+    k: int = 10,
+    filters: Filters | None = None,
+    dup_cosine: float = 0.95,
+) -> list[WordingGroup]:
+    """The ``k`` best distinct wordings close to ``text``, best first; QueryError if blank."""
+    if not text.strip():
+        raise QueryError("the text is empty; paste the sentence you want precedents for")
+    hits = searcher.similar(text, k=min(k * _OVERFETCH, _MAX_FETCH), filters=filters)
+    if not hits:
+        return []
+    vectors = np.asarray(searcher.sentence_vectors([h.sentence_id for h in hits]), np.float32)
+    keys = [normalise_wording(h.text) for h in hits]
+
+    groups: list[list[int]] = []  # indices into hits; groups[i][0] is the representative
+    for i in sorted(range(len(hits)), key=lambda j: -hits[j].score):
+        home = None
+        for group in groups:
+            rep = group[0]
+            if keys[i] == keys[rep] or float(vectors[i] @ vectors[rep]) >= dup_cosine:
+                home = group
+                break
+        if home is not None:
+            home.append(i)
+        elif len(groups) < k:
+            groups.append([i])
+    logger.debug("similar: %d sentence hits -> %d wordings", len(hits), len(groups))
+    return [WordingGroup(occurrences=tuple(hits[i] for i in group)) for group in groups]
