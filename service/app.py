@@ -44,7 +44,6 @@ from ingest.errors import (
 from service.answer import answer_question
 from service.metrics import CONTENT_TYPE_LATEST, Metrics, MetricsMiddleware
 from service.schemas import (
-    AnswerOut,
     AskRequest,
     AskResponse,
     DeleteResponse,
@@ -55,7 +54,6 @@ from service.schemas import (
     ErrorResponse,
     HealthResponse,
     HitOut,
-    Occurrence,
     SearchRequest,
     SearchResponse,
     SimilarMatch,
@@ -223,7 +221,7 @@ def _require_writer(
         raise ApiError(
             403,
             "writes_disabled",
-            "write endpoints are disabled: set PARTNERSEARCH_API_TOKEN on the server to enable them",  # noqa: E501
+            "write endpoints are disabled; set PARTNERSEARCH_API_TOKEN on the server to enable",
         )
     given = credentials.credentials if credentials else ""
     if not secrets.compare_digest(given.encode(), token.encode()):
@@ -375,39 +373,7 @@ def _add_read_routes(app: FastAPI) -> None:
             filters=body.filters.to_filters() if body.filters else None,
             threshold=service.settings.answer_threshold,
         )
-        answer = None
-        if result.answer is not None:
-            s, hit = result.answer.sentence, result.answer.hit
-            answer = AnswerOut(
-                text=s.text,
-                doc_id=s.doc_id,
-                sentence_id=s.sentence_id,
-                chunk_id=hit.chunk_id,
-                title=hit.title,
-                date=hit.date,
-                lang=s.lang,
-                start=s.start,
-                end=s.end,
-                page=s.page,
-            )
-        passages = [
-            HitOut.from_hit(
-                p.hit,
-                highlight=(
-                    (max(p.best.sentence.start, p.hit.start), min(p.best.sentence.end, p.hit.end))
-                    if p.best
-                    else None
-                ),
-            )
-            for p in result.passages
-        ]
-        return AskResponse(
-            answer=answer,
-            confidence=round(result.confidence, 4),
-            no_answer=result.no_answer,
-            passages=passages,
-            took_ms=_ms_since(started),
-        )
+        return AskResponse.from_result(result, took_ms=_ms_since(started))
 
     @app.post("/similar", response_model=SimilarResponse, tags=["search"])
     def similar(
@@ -423,23 +389,7 @@ def _add_read_routes(app: FastAPI) -> None:
             filters=body.filters.to_filters() if body.filters else None,
             dup_cosine=service.settings.similar_dup_cosine,
         )
-        results = []
-        for group in groups:
-            best = group.best
-            results.append(
-                SimilarMatch(
-                    text=best.text,
-                    doc_id=best.doc_id,
-                    title=best.title,
-                    date=best.date,
-                    lang=best.lang,
-                    start=best.start,
-                    end=best.end,
-                    page=best.page,
-                    score=float(best.score),
-                    occurrences=[Occurrence.from_hit(h) for h in group.occurrences],
-                )
-            )
+        results = [SimilarMatch.from_group(g) for g in groups]
         return SimilarResponse(results=results, took_ms=_ms_since(started))
 
 

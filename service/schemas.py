@@ -7,12 +7,16 @@ well-formed dates); response models carry every citation as document offsets.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from index.types import Filters, Hit, Mode, SentenceHit
 from ingest.types import DocType, Document, Lang
+
+if TYPE_CHECKING:
+    from service.answer import AnswerResult
+    from service.similar import WordingGroup
 
 __all__ = [
     "MAX_K",
@@ -285,6 +289,41 @@ class AskResponse(BaseModel):
     passages: list[HitOut] = Field(description="supporting passages, best first, with highlights")
     took_ms: float
 
+    @classmethod
+    def from_result(cls, result: AnswerResult, *, took_ms: float) -> AskResponse:
+        answer = None
+        if result.answer is not None:
+            s, hit = result.answer.sentence, result.answer.hit
+            answer = AnswerOut(
+                text=s.text,
+                doc_id=s.doc_id,
+                sentence_id=s.sentence_id,
+                chunk_id=hit.chunk_id,
+                title=hit.title,
+                date=hit.date,
+                lang=s.lang,
+                start=s.start,
+                end=s.end,
+                page=s.page,
+            )
+        passages = []
+        for p in result.passages:
+            highlight = None
+            if p.best is not None:
+                # Clip to the passage: a sentence may straddle two chunks.
+                highlight = (
+                    max(p.best.sentence.start, p.hit.start),
+                    min(p.best.sentence.end, p.hit.end),
+                )
+            passages.append(HitOut.from_hit(p.hit, highlight=highlight))
+        return cls(
+            answer=answer,
+            confidence=round(result.confidence, 4),
+            no_answer=result.no_answer,
+            passages=passages,
+            took_ms=took_ms,
+        )
+
 
 class Occurrence(BaseModel):
     """Where one wording occurs."""
@@ -329,6 +368,22 @@ class SimilarMatch(BaseModel):
     page: int | None
     score: float
     occurrences: list[Occurrence] = Field(description="every place this wording occurs, best first")
+
+    @classmethod
+    def from_group(cls, group: WordingGroup) -> SimilarMatch:
+        best = group.best
+        return cls(
+            text=best.text,
+            doc_id=best.doc_id,
+            title=best.title,
+            date=best.date,
+            lang=best.lang,
+            start=best.start,
+            end=best.end,
+            page=best.page,
+            score=float(best.score),
+            occurrences=[Occurrence.from_hit(h) for h in group.occurrences],
+        )
 
 
 class SimilarResponse(BaseModel):
