@@ -1,0 +1,185 @@
+"""BEIR-format datasets: load them, index their corpus through the normal pipeline, score each mode.
+
+Layout (as published by BEIR): ``corpus.jsonl`` ({"_id", "title", "text"}),
+``queries.jsonl`` ({"_id", "text"}), ``qrels/<split>.tsv`` (header
+``query-id<TAB>corpus-id<TAB>score``). Each corpus document becomes one text file
+(title, blank line, text) named after its id, so the index's doc_id is the BEIR id
+and the same ingest/index code that serves users is what gets measured. Documents
+longer than a chunk are split by the indexer; a document's rank is that of its
+best chunk (MaxP).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from eval.metrics import BEIR_MEASURES, Qrels, mean_scores, score_per_query
+from ingest.errors import EvalDataError
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "BeirDataset",
+    "beir_file_name",
+    "load_beir",
+    "rank_documents",
+    "score_beir",
+    "write_beir_corpus",
+]
+
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
+
+
+@dataclass(frozen=True, slots=True)
+class BeirDataset:
+    """A BEIR dataset in memory; ``queries`` holds only queries that have qrels."""
+
+    name: str
+    path: Path
+    corpus: dict[str, tuple[str, str]]  # doc id -> (title, text)
+    queries: dict[str, str]  # query id -> text
+    qrels: dict[str, dict[str, int]]  # query id -> {doc id: grade}
+    total_queries: int  # queries with qrels before any sampling
+
+
+def load_beir(
+    path: Path, *, split: str = "test", max_queries: int | None = None, seed: int = 0
+) -> BeirDataset:
+    """Read a BEIR folder; keep ``max_queries`` queries drawn with ``seed`` when given.
+
+    Raises EvalDataError naming the missing file or bad line.
+    """
+    path = Path(path)
+    corpus_file, queries_file = path / "corpus.jsonl", path / "queries.jsonl"
+    qrels_file = path / "qrels" / f"{split}.tsv"
+    for f in (corpus_file, queries_file, qrels_file):
+        if not f.is_file():
+            raise EvalDataError(
+                f"{f} not found; a BEIR folder holds corpus.jsonl, queries.jsonl and "
+                f"qrels/{split}.tsv"
+            )
+    corpus = {
+        str(row["_id"]): (str(row.get("title") or ""), str(row.get("text") or ""))
+        for row in _jsonl(corpus_file, required=("_id", "text"))
+    }
+    all_queries = {
+        str(row["_id"]): str(row["text"]) for row in _jsonl(queries_file, ("_id", "text"))
+    }
+    qrels = _read_qrels(qrels_file)
+    unknown = sorted({d for docs in qrels.values() for d in docs} - corpus.keys())
+    if unknown:
+        logger.warning(
+            "%d qrels point to documents absent from %s (e.g. %s)",
+            len(unknown),
+            corpus_file,
+            unknown[0],
+        )
+    ids = sorted(q for q in qrels if q in all_queries and any(g > 0 for g in qrels[q].values()))
+    if not ids:
+        raise EvalDataError(f"{qrels_file}: no query of {queries_file} has a relevant document")
+    total = len(ids)
+    if max_queries is not None and max_queries < total:
+        ids = sorted(random.Random(seed).sample(ids, max_queries))
+    logger.info("BEIR %s: %d docs, %d/%d queries", path.name, len(corpus), len(ids), total)
+    return BeirDataset(
+        name=path.name,
+        path=path,
+        corpus=corpus,
+        queries={q: all_queries[q] for q in ids},
+        qrels={q: dict(qrels[q]) for q in ids},
+        total_queries=total,
+    )
+
+
+def beir_file_name(doc_id: str) -> str:
+    """File name whose stem is ``doc_id``; raises EvalDataError for ids unfit as file names."""
+    if not _SAFE_ID.fullmatch(doc_id) or len(doc_id) > 200:
+        raise EvalDataError(
+            f"BEIR document id {doc_id!r} cannot be a file name; ids must match "
+            f"{_SAFE_ID.pattern} (at most 200 characters)"
+        )
+    return f"{doc_id}.txt"
+
+
+def write_beir_corpus(dataset: BeirDataset, dest: Path) -> list[Path]:
+    """Write one UTF-8 text file per document into ``dest`` (title, blank line, text).
+
+    Files whose content is already there are left untouched, so a re-run re-indexes nothing.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for doc_id, (title, text) in dataset.corpus.items():
+        file = dest / beir_file_name(doc_id)
+        body = f"{title.strip()}\n\n{text.strip()}\n" if title.strip() else f"{text.strip()}\n"
+        if not file.is_file() or file.read_text(encoding="utf-8") != body:
+            file.write_text(body, encoding="utf-8")
+        paths.append(file)
+    return paths
+
+
+def rank_documents(doc_ids: Iterable[str], *, depth: int) -> list[str]:
+    """Collapse a chunk ranking (one doc id per chunk, best first) to its top ``depth`` docs."""
+    seen: dict[str, None] = {}
+    for d in doc_ids:
+        if d not in seen:
+            seen[d] = None
+            if len(seen) == depth:
+                break
+    return list(seen)
+
+
+def score_beir(
+    dataset: BeirDataset,
+    search: Callable[[str], Sequence[str]],
+    *,
+    measures: dict[str, object] = BEIR_MEASURES,
+) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """Run ``search(query) -> ranked doc ids`` on every query; return (means, per query)."""
+    ranking = {qid: list(search(text)) for qid, text in dataset.queries.items()}
+    per_query = score_per_query(
+        dataset.qrels, ranking, measures=measures, query_ids=dataset.queries
+    )
+    return mean_scores(per_query), per_query
+
+
+def _jsonl(path: Path, required: tuple[str, ...]) -> Iterable[dict]:
+    with path.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise EvalDataError(f"{path}:{n}: invalid JSON ({exc})") from exc
+            missing = [k for k in required if k not in row]
+            if missing:
+                raise EvalDataError(f"{path}:{n}: missing field(s) {missing}")
+            yield row
+
+
+def _read_qrels(path: Path) -> Qrels:
+    qrels: dict[str, dict[str, int]] = {}
+    with path.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            parts = line.rstrip("\r\n").split("\t")
+            if not line.strip():
+                continue
+            if len(parts) != 3:
+                raise EvalDataError(
+                    f"{path}:{n}: expected 3 tab-separated columns, got {len(parts)}"
+                )
+            qid, doc, grade = parts
+            try:
+                value = int(grade)
+            except ValueError as exc:
+                if n == 1:  # the header line BEIR writes
+                    continue
+                raise EvalDataError(f"{path}:{n}: score {grade!r} is not an integer") from exc
+            qrels.setdefault(qid, {})[doc] = value
+    return qrels

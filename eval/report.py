@@ -1,0 +1,389 @@
+"""Evaluation reports: ``<root>/<UTC timestamp>/`` with report.md, metrics.json and chart PNGs.
+
+Every number in report.md comes from the metrics dict written beside it; the previous
+value of each number (from the most recent earlier report that measured the same
+thing) is printed next to it so a regression is visible at a glance.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ingest.errors import EvalDataError
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "QUALITY_BAR",
+    "find_previous",
+    "new_report_dir",
+    "quality_checks",
+    "render_markdown",
+    "write_chart",
+    "write_report",
+]
+
+#: (label, path in metrics.json, minimum) — the issue's quality bar on the gold set.
+QUALITY_BAR: tuple[tuple[str, tuple[str, ...], float], ...] = (
+    ("hybrid hit@1", ("gold", "modes", "hybrid", "overall", "hit@1"), 0.75),
+    ("hybrid hit@5", ("gold", "modes", "hybrid", "overall", "hit@5"), 0.95),
+    ("hybrid MRR@10", ("gold", "modes", "hybrid", "overall", "mrr@10"), 0.85),
+    (
+        "hybrid cross-lingual hit@5",
+        ("gold", "modes", "hybrid", "cross_lingual", "yes", "hit@5"),
+        0.90,
+    ),
+    (
+        "/ask abstains on unanswerable",
+        ("gold", "ask", "at_threshold", "abstain_unanswerable"),
+        0.80,
+    ),
+    ("/ask answers answerable", ("gold", "ask", "at_threshold", "answered_answerable"), 0.90),
+)
+
+_REPORT_COLS = ("hit@1", "hit@5", "hit@10", "mrr@10", "ndcg@10", "recall@10")
+_BREAKDOWN_COLS = ("hit@1", "hit@5", "mrr@10")
+
+
+def new_report_dir(root: Path, *, now: dt.datetime | None = None) -> Path:
+    """Create and return ``root/<YYYYmmddTHHMMSSZ>`` (suffixed ``-2``, ``-3``... if taken)."""
+    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%SZ")
+    root.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 1000):
+        path = root / (stamp if n == 1 else f"{stamp}-{n}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise EvalDataError(f"cannot create a report folder under {root}; clean it up")
+
+
+def find_previous(
+    root: Path, current: Path | None, section: Sequence[str]
+) -> dict[str, Any] | None:
+    """metrics.json of the latest report before ``current`` that holds ``section``, or None.
+
+    Folders sort by their timestamp names; unreadable files are skipped with a warning.
+    """
+    if not root.is_dir():
+        return None
+    for folder in sorted((p for p in root.iterdir() if p.is_dir()), reverse=True):
+        if current is not None and folder.name >= current.name:
+            continue
+        file = folder / "metrics.json"
+        if not file.is_file():
+            continue
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            logger.warning("skipping unreadable previous report %s: %s", file, exc)
+            continue
+        if _get(data, section) is not None:
+            return data
+    return None
+
+
+def quality_checks(metrics: Mapping[str, Any]) -> list[tuple[str, float | None, float, bool]]:
+    """(label, measured value or None, minimum, passed) for each line of the quality bar."""
+    rows = []
+    for label, path, minimum in QUALITY_BAR:
+        value = _get(metrics, path)
+        rows.append((label, value, minimum, value is not None and value >= minimum))
+    return rows
+
+
+def write_report(folder: Path, metrics: Mapping[str, Any], *, root: Path | None = None) -> Path:
+    """Write metrics.json, chart PNGs and report.md into ``folder``; return report.md's path."""
+    root = root if root is not None else folder.parent
+    previous = {key: find_previous(root, folder, key) for key in _sections(metrics)}
+    (folder / "metrics.json").write_text(
+        json.dumps(metrics, indent=2, ensure_ascii=False, sort_keys=False) + "\n", encoding="utf-8"
+    )
+    charts = []
+    if "gold" in metrics:
+        charts.append(write_chart(folder / "gold.png", metrics["gold"]))
+    if metrics.get("beir"):
+        charts.append(_write_beir_chart(folder / "beir.png", metrics["beir"]))
+    report = folder / "report.md"
+    report.write_text(
+        render_markdown(metrics, previous, [c.name for c in charts]), encoding="utf-8"
+    )
+    logger.info("wrote %s", report)
+    return report
+
+
+def render_markdown(
+    metrics: Mapping[str, Any],
+    previous: Mapping[tuple[str, ...], Mapping[str, Any] | None],
+    charts: Sequence[str] = (),
+) -> str:
+    """The report text. ``previous`` maps a section path to the earlier metrics dict, or None."""
+    out = [f"# PartnerSearch evaluation — {metrics.get('created', '')}", ""]
+    for key, value in (metrics.get("run") or {}).items():
+        out.append(f"- {key}: `{value}`")
+    out.append("")
+    if "gold" in metrics:
+        out += _gold_section(metrics["gold"], previous.get(("gold",)))
+    for name, data in (metrics.get("beir") or {}).items():
+        out += _beir_section(name, data, previous.get(("beir", name)))
+    for chart in charts:
+        out += [f"![{chart}]({chart})", ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _sections(metrics: Mapping[str, Any]) -> list[tuple[str, ...]]:
+    keys: list[tuple[str, ...]] = []
+    if "gold" in metrics:
+        keys.append(("gold",))
+    keys += [("beir", name) for name in metrics.get("beir") or {}]
+    return keys
+
+
+def _gold_section(gold: Mapping[str, Any], prev: Mapping[str, Any] | None) -> list[str]:
+    pg = (prev or {}).get("gold")
+    out = [
+        f"## Gold set ({gold['n_questions']} questions, {gold['n_answerable']} answerable)",
+        "",
+    ]
+    if prev is not None:
+        out += [
+            f"Previous run: {prev.get('created', '?')} (values in parentheses, Δ = new − old).",
+            "",
+        ]
+    out += ["### Retrieval, all answerable questions", ""]
+    out += _table(
+        ["mode", *_REPORT_COLS],
+        [
+            [
+                mode,
+                *(
+                    _cell(data["overall"], c, _get(pg, ("modes", mode, "overall")))
+                    for c in _REPORT_COLS
+                ),
+            ]
+            for mode, data in gold["modes"].items()
+        ],
+    )
+    for title, key in (
+        ("By question language → answer language", "by_lang_pair"),
+        ("Cross-lingual (question and answer in different languages)", "cross_lingual"),
+        ("By question type", "by_type"),
+    ):
+        out += [f"### {title}", ""]
+        rows = []
+        for mode, data in gold["modes"].items():
+            for group, scores in data[key].items():
+                old = _get(pg, ("modes", mode, key, group))
+                rows.append(
+                    [
+                        mode,
+                        group,
+                        str(int(scores["n"])),
+                        *(_cell(scores, c, old) for c in _BREAKDOWN_COLS),
+                    ]
+                )
+        out += _table(["mode", "group", "n", *_BREAKDOWN_COLS], rows)
+    if "ask" in gold:
+        out += _ask_section(gold["ask"], _get(pg, ("ask",)))
+    if gold.get("fusion_sweep"):
+        out += _sweep_section(gold["fusion_sweep"])
+    out += _quality_section({"gold": gold}, {"gold": pg} if pg else None)
+    if gold.get("misses"):
+        out += ["### Hybrid misses (answer not in the top 5)", ""]
+        out += _table(
+            ["id", "type", "pair", "question", "answer", "top passage"],
+            [
+                [m["id"], m["type"], m["pair"], m["question"], m["answer"], m["top"]]
+                for m in gold["misses"]
+            ],
+        )
+    return out
+
+
+def _ask_section(ask: Mapping[str, Any], prev: Mapping[str, Any] | None) -> list[str]:
+    at = ask["at_threshold"]
+    old = (prev or {}).get("at_threshold")
+    out = [
+        f"### /ask abstention (answer_threshold = {ask['threshold']:.2f})",
+        "",
+        "Unanswerable questions declined (want ≥ 0.80), answerable questions answered "
+        "(want ≥ 0.90); *supported* = answered from a passage holding the gold answer, "
+        "*exact* = the answer sentence itself holds it.",
+        "",
+    ]
+    cols = ("abstain_unanswerable", "answered_answerable", "answered_supported", "answered_exact")
+    out += _table(["", *cols], [["at threshold", *(_cell(at, c, old) for c in cols)]])
+    out += ["Threshold sweep (trade-off):", ""]
+    rows = []
+    for r in ask["sweep"]:
+        mark = " ←" if abs(r["threshold"] - ask["threshold"]) < 1e-9 else ""
+        rec = ask.get("recommended")
+        if rec and abs(r["threshold"] - rec["threshold"]) < 1e-9:
+            mark += " (recommended)"
+        rows.append([f"{r['threshold']:.2f}{mark}", *(f"{r[c]:.3f}" for c in cols)])
+    out += _table(["threshold", *cols], rows)
+    rec = ask.get("recommended")
+    out += [
+        (
+            f"Recommended answer_threshold: **{rec['threshold']:.2f}** "
+            "(meets both targets with the largest margin)."
+            if rec
+            else "No threshold meets both targets: the confidence does not separate answerable "
+            "from unanswerable questions well enough."
+        ),
+        "",
+    ]
+    return out
+
+
+def _sweep_section(sweep: Sequence[Mapping[str, Any]]) -> list[str]:
+    cols = ("hit@1", "hit@5", "mrr@10", "xling_hit@5")
+    out = [
+        "### Hybrid fusion sweep (best first by MRR@10, then hit@1; top 15)",
+        "",
+    ]
+    rows = [
+        [
+            f"{r['dense_weight']:g}",
+            f"{r['lexical_weight']:g}",
+            str(r["fusion_k"]),
+            *(f"{r[c]:.3f}" for c in cols),
+        ]
+        for r in sweep[:15]
+    ]
+    out += _table(["dense_weight", "lexical_weight", "fusion_k", *cols], rows)
+    return out
+
+
+def _quality_section(metrics: Mapping[str, Any], prev: Mapping[str, Any] | None) -> list[str]:
+    out = ["### Quality bar", ""]
+    rows = []
+    for label, value, minimum, ok in quality_checks(metrics):
+        path = next(p for lbl, p, _ in QUALITY_BAR if lbl == label)
+        old = _get(prev, path)
+        shown = "—" if value is None else _fmt(value, old)
+        rows.append([label, f"≥ {minimum:.2f}", shown, "pass" if ok else "**FAIL**"])
+    out += _table(["target", "bar", "measured", ""], rows)
+    return out
+
+
+def _beir_section(name: str, data: Mapping[str, Any], prev: Mapping[str, Any] | None) -> list[str]:
+    pb = _get(prev, ("beir", name))
+    sampled = (
+        f", {data['n_queries']} of {data['total_queries']} queries sampled with seed {data['seed']}"
+        if data["n_queries"] < data["total_queries"]
+        else f", {data['n_queries']} queries"
+    )
+    out = [f"## BEIR: {name} ({data['n_docs']} documents{sampled})", ""]
+    if prev is not None:
+        out += [f"Previous run: {prev.get('created', '?')}.", ""]
+    cols = list(next(iter(data["modes"].values())).keys()) if data["modes"] else []
+    out += _table(
+        ["mode", *cols],
+        [
+            [mode, *(_cell(scores, c, _get(pb, ("modes", mode))) for c in cols)]
+            for mode, scores in data["modes"].items()
+        ],
+    )
+    if data.get("index_seconds") is not None:
+        out += [
+            f"Indexing took {data['index_seconds']:.0f} s; "
+            f"searching {data['search_seconds']:.0f} s.",
+            "",
+        ]
+    return out
+
+
+def write_chart(path: Path, gold: Mapping[str, Any]) -> Path:
+    """Grouped bars, modes side by side: hit@1 and MRR@10 by language pair and by question type."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    modes = list(gold["modes"])
+    panels = [
+        ("by_lang_pair", "hit@1"),
+        ("by_lang_pair", "mrr@10"),
+        ("by_type", "hit@1"),
+        ("by_type", "mrr@10"),
+    ]
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8), constrained_layout=True)
+    for ax, (key, measure) in zip(axes.flat, panels, strict=True):
+        groups = ["overall", *gold["modes"][modes[0]][key]]
+        width = 0.8 / max(len(modes), 1)
+        for i, mode in enumerate(modes):
+            data = gold["modes"][mode]
+            values = [
+                data["overall"][measure] if g == "overall" else data[key][g][measure]
+                for g in groups
+            ]
+            xs = [x + (i - (len(modes) - 1) / 2) * width for x in range(len(groups))]
+            ax.bar(xs, values, width, label=mode)
+        ax.set_xticks(range(len(groups)), groups, rotation=20)
+        ax.set_ylim(0, 1.05)
+        ax.set_title(f"{measure} by {key.removeprefix('by_').replace('_', ' ')}")
+        ax.grid(axis="y", alpha=0.3)
+    axes.flat[0].legend(loc="lower left")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _write_beir_chart(path: Path, beir: Mapping[str, Any]) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(beir)
+    modes = list(dict.fromkeys(m for d in beir.values() for m in d["modes"]))
+    fig, ax = plt.subplots(figsize=(max(6, 3 * len(names)), 4.5), constrained_layout=True)
+    width = 0.8 / max(len(modes), 1)
+    for i, mode in enumerate(modes):
+        values = [beir[n]["modes"].get(mode, {}).get("ndcg@10", 0.0) for n in names]
+        xs = [x + (i - (len(modes) - 1) / 2) * width for x in range(len(names))]
+        ax.bar(xs, values, width, label=mode)
+    ax.set_xticks(range(len(names)), names)
+    ax.set_ylim(0, 1.0)
+    ax.set_title("BEIR nDCG@10 by mode")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _get(data: Any, path: Sequence[str]) -> Any:
+    for key in path:
+        if not isinstance(data, Mapping) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def _cell(scores: Mapping[str, Any], col: str, old: Mapping[str, Any] | None) -> str:
+    return _fmt(scores[col], _get(old, (col,)))
+
+
+def _fmt(value: float, old: float | None) -> str:
+    if old is None:
+        return f"{value:.3f}"
+    delta = value - old
+    sign = "+" if delta > 0 else "−" if delta < 0 else "±"
+    return f"{value:.3f} ({old:.3f}, {sign}{abs(delta):.3f})"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    def esc(cell: str) -> str:
+        return str(cell).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in rows]
+    return [*lines, ""]
