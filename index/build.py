@@ -1,0 +1,478 @@
+"""Indexer: incremental ingest into a new snapshot, published atomically.
+
+A run compares each file's content hash with the published snapshot: unchanged files are
+neither parsed nor embedded, changed files replace their document's chunks and sentences,
+and (with ``prune``) documents whose files are gone from the given folders are removed.
+Everything is written into a fresh snapshot directory (store copied from the previous
+one, vectors of unchanged documents reused from its FAISS files) and published with one
+rename; a run that changes nothing publishes nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import secrets
+import shutil
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from index import snapshot
+from index.dense import DenseIndex, stable_ids
+from index.lexical import LexicalIndex, analyze
+from index.store import Store
+from index.types import IngestReport
+from ingest.embed import Embedder
+from ingest.errors import IndexMismatchError, IngestError
+from ingest.types import ParsedDocument
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Indexer"]
+
+_UPLOADS = "uploads"
+
+
+def _project_version() -> str:
+    try:
+        return metadata.version("partnersearch")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What a run will change, decided before anything is written."""
+
+    upserts: list[ParsedDocument] = field(default_factory=list)
+    moves: dict[str, str] = field(default_factory=dict)  # doc_id -> new source
+    removed: list[str] = field(default_factory=list)
+    seen: dict[str, str] = field(default_factory=dict)  # doc_id -> file it came from
+
+    def changes_anything(self) -> bool:
+        return bool(self.upserts or self.moves or self.removed)
+
+
+class Indexer:
+    """Writes the index in ``data_dir``; one writer at a time (a file lock serialises runs)."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        embedder: Embedder,
+        *,
+        max_tokens: int = 200,
+        overlap_tokens: int = 30,
+        hnsw_threshold: int = 200_000,
+        show_progress: bool = False,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.embedder = embedder
+        self.max_tokens = max_tokens
+        self.overlap_tokens = overlap_tokens
+        self.hnsw_threshold = hnsw_threshold
+        self.show_progress = show_progress
+        self._fingerprint: str | None = None
+
+    # -- public API -----------------------------------------------------------------------
+
+    def ingest(
+        self, paths: Sequence[Path], *, prune: bool = False, rebuild: bool = False
+    ) -> IngestReport:
+        """Ingest files and folders incrementally; bad files land in ``report.skipped``.
+
+        ``prune`` removes documents whose file, under one of ``paths``, no longer exists;
+        ``rebuild`` ignores the published snapshot (another model, or a fresh start).
+        """
+        import ingest as ingest_pkg
+
+        report = IngestReport()
+        existing: list[Path] = []
+        for path in map(Path, paths):
+            if path.exists():
+                existing.append(path)
+            else:
+                report.skipped.append((str(path), "no such file or directory"))
+        files = list(ingest_pkg.iter_input_files(existing))
+        roots = [p.resolve() for p in existing]
+        with snapshot.writer_lock(self.data_dir):
+            ref = self._base(rebuild)
+            known = self._known(ref)
+            plan = self._plan_files(files, known, report, sources={})
+            if prune and ref is not None:
+                plan.removed = [
+                    doc_id
+                    for doc_id, (_, source) in known.items()
+                    if doc_id not in plan.seen
+                    and _under(Path(source), roots)
+                    and not Path(source).exists()
+                ]
+            return self._commit(plan, ref, report, rebuild=rebuild)
+
+    def ingest_files(self, files: Sequence[tuple[str, bytes]]) -> IngestReport:
+        """Ingest uploaded files (name, bytes); they are kept under ``data_dir/uploads``.
+
+        A file that fails validation is reported in ``skipped`` and changes nothing.
+        """
+        report = IngestReport()
+        uploads = self.data_dir / _UPLOADS
+        incoming = uploads / f".incoming-{secrets.token_hex(4)}"
+        incoming.mkdir(parents=True)
+        try:
+            staged: list[Path] = []
+            sources: dict[Path, Path] = {}
+            for name, data in files:
+                safe = Path(name.replace("\\", "/")).name
+                if not safe or safe.startswith("."):
+                    report.skipped.append((name, "invalid file name"))
+                    continue
+                path = incoming / safe
+                if path in sources:
+                    report.skipped.append((name, "same file name twice in one upload"))
+                    continue
+                path.write_bytes(data)
+                staged.append(path)
+                sources[path] = uploads / safe
+            with snapshot.writer_lock(self.data_dir):
+                ref = self._base(rebuild=False)
+                plan = self._plan_files(staged, self._known(ref), report, sources=sources)
+                for path, final in sources.items():
+                    if path.exists() and final.stem in plan.seen:
+                        path.replace(final)
+                return self._commit(plan, ref, report, rebuild=False)
+        finally:
+            shutil.rmtree(incoming, ignore_errors=True)
+
+    def ingest_parsed(
+        self, docs: Sequence[ParsedDocument], *, rebuild: bool = False
+    ) -> IngestReport:
+        """Ingest already-parsed documents (tests, other front ends); same rules as files."""
+        report = IngestReport()
+        with snapshot.writer_lock(self.data_dir):
+            ref = self._base(rebuild)
+            known = self._known(ref)
+            plan = _Plan()
+            for parsed in docs:
+                report.files_read += 1
+                self._plan_one(parsed, parsed.document.source, known, plan, report)
+            return self._commit(plan, ref, report, rebuild=rebuild)
+
+    def delete(self, doc_id: str) -> bool:
+        """Remove one document; False when it is not in the index."""
+        with snapshot.writer_lock(self.data_dir):
+            ref = self._base(rebuild=False)
+            known = self._known(ref)
+            if doc_id not in known:
+                return False
+            plan = _Plan(removed=[doc_id])
+            self._commit(plan, ref, IngestReport(), rebuild=False)
+            source = Path(known[doc_id][1])
+            if _under(source, [(self.data_dir / _UPLOADS).resolve()]):
+                source.unlink(missing_ok=True)
+            return True
+
+    # -- planning -------------------------------------------------------------------------
+
+    def _model_key(self) -> tuple[str, str]:
+        if self._fingerprint is None:
+            self._fingerprint = self.embedder.fingerprint()
+        return self.embedder.name, self._fingerprint
+
+    def _base(self, rebuild: bool) -> snapshot.SnapshotRef | None:
+        ref = snapshot.current(self.data_dir)
+        if ref is None or rebuild:
+            return None
+        name, fp = self._model_key()
+        built = (ref.manifest.get("model"), ref.manifest.get("fingerprint"))
+        if built != (name, fp):
+            raise IndexMismatchError(
+                f"index in {self.data_dir} built with '{built[0]}@{built[1]}' but the configured "
+                f"model is '{name}@{fp}'; re-run partnersearch ingest --rebuild PATH"
+            )
+        return ref
+
+    @staticmethod
+    def _known(ref: snapshot.SnapshotRef | None) -> dict[str, tuple[str, str]]:
+        if ref is None:
+            return {}
+        store = Store.open_readonly(ref.path / snapshot.STORE)
+        try:
+            return store.hashes()
+        finally:
+            store.close()
+
+    def _plan_files(
+        self,
+        files: Iterable[Path],
+        known: dict[str, tuple[str, str]],
+        report: IngestReport,
+        *,
+        sources: dict[Path, Path],
+    ) -> _Plan:
+        import ingest as ingest_pkg
+
+        plan = _Plan()
+        files = list(files)
+        bar = tqdm(
+            files, desc="reading", unit="file", disable=not self.show_progress, file=sys.stderr
+        )
+        for path in bar:
+            report.files_read += 1
+            source = str(sources.get(path, path).resolve())
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                report.skipped.append((str(path), f"cannot read: {exc.strerror or exc}"))
+                continue
+            digest = ingest_pkg.content_hash(data)
+            stem = Path(source).stem
+            if stem in plan.seen:
+                report.skipped.append(
+                    (str(path), f"document id {stem!r} already read from {plan.seen[stem]}")
+                )
+                continue
+            if known.get(stem, ("", ""))[0] == digest:
+                plan.seen[stem] = str(path)
+                report.unchanged.append(stem)
+                if known[stem][1] != source:
+                    plan.moves[stem] = source
+                continue
+            try:
+                parsed = ingest_pkg.parse_file(
+                    path,
+                    count_tokens=self.embedder.count_tokens,
+                    max_tokens=self.max_tokens,
+                    overlap_tokens=self.overlap_tokens,
+                )
+            except IngestError as exc:
+                report.skipped.append((str(path), str(exc)))
+                continue
+            self._plan_one(parsed, source, known, plan, report, path=str(path))
+        return plan
+
+    @staticmethod
+    def _plan_one(
+        parsed: ParsedDocument,
+        source: str,
+        known: dict[str, tuple[str, str]],
+        plan: _Plan,
+        report: IngestReport,
+        *,
+        path: str | None = None,
+    ) -> None:
+        doc = parsed.document
+        origin = path or source
+        if doc.doc_id in plan.seen:
+            report.skipped.append(
+                (origin, f"document id {doc.doc_id!r} already read from {plan.seen[doc.doc_id]}")
+            )
+            return
+        plan.seen[doc.doc_id] = origin
+        if doc.doc_id in known and known[doc.doc_id][0] == doc.content_hash:
+            report.unchanged.append(doc.doc_id)
+            if known[doc.doc_id][1] != source:
+                plan.moves[doc.doc_id] = source
+            return
+        if doc.source != source:
+            parsed = dataclasses.replace(parsed, document=dataclasses.replace(doc, source=source))
+        plan.upserts.append(parsed)
+        (report.updated if doc.doc_id in known else report.added).append(doc.doc_id)
+
+    # -- writing a snapshot ---------------------------------------------------------------
+
+    def _commit(
+        self,
+        plan: _Plan,
+        ref: snapshot.SnapshotRef | None,
+        report: IngestReport,
+        *,
+        rebuild: bool,
+    ) -> IngestReport:
+        published = snapshot.current(self.data_dir)
+        if not plan.changes_anything() and not (rebuild and plan.seen):
+            # Nothing to write: report the published snapshot as it stands.
+            if published is not None and not rebuild:
+                _fill_counts(report, published.manifest)
+            return report
+        if rebuild and not plan.upserts:
+            logger.warning("rebuild read no document; keeping the published index")
+            if published is not None:
+                _fill_counts(report, published.manifest)
+            return report
+
+        chunk_vecs, sent_vecs = self._embed(plan.upserts, report)
+        snapshot.checkpoint("embedded")
+
+        snapshot_id = snapshot.new_snapshot_id()
+        building = snapshot.building_dir(self.data_dir, snapshot_id)
+        try:
+            manifest = self._write_snapshot(
+                building, snapshot_id, plan, ref, report, chunk_vecs, sent_vecs
+            )
+            snapshot.publish(self.data_dir, building, snapshot_id)
+        except BaseException:
+            shutil.rmtree(building, ignore_errors=True)
+            raise
+        keep = {snapshot_id} | ({published.snapshot_id} if published else set())
+        snapshot.gc(self.data_dir, keep=keep)
+        _fill_counts(report, manifest)
+        report.snapshot_id = snapshot_id
+        return report
+
+    def _embed(
+        self, upserts: list[ParsedDocument], report: IngestReport
+    ) -> tuple[np.ndarray, np.ndarray]:
+        chunk_texts = [c.text for p in upserts for c in p.chunks]
+        sent_texts = [s.text for p in upserts for s in p.sentences]
+        dim = self.embedder.dim
+        chunk_vecs = self.embedder.embed_passages(chunk_texts, show_progress=self.show_progress)
+        sent_vecs = self.embedder.embed_passages(sent_texts, show_progress=self.show_progress)
+        for name, vecs, n in (
+            ("chunk", chunk_vecs, len(chunk_texts)),
+            ("sentence", sent_vecs, len(sent_texts)),
+        ):
+            if vecs.shape != (n, dim):
+                raise IndexMismatchError(
+                    f"embedder {self.embedder.name!r} returned {vecs.shape} {name} vectors, "
+                    f"expected ({n}, {dim})"
+                )
+        report.chunks_embedded = len(chunk_texts)
+        report.sentences_embedded = len(sent_texts)
+        return chunk_vecs, sent_vecs
+
+    def _write_snapshot(
+        self,
+        building: Path,
+        snapshot_id: str,
+        plan: _Plan,
+        ref: snapshot.SnapshotRef | None,
+        report: IngestReport,
+        chunk_vecs: np.ndarray,
+        sent_vecs: np.ndarray,
+    ) -> dict:
+        store = Store.create(
+            building / snapshot.STORE,
+            copy_from=ref.path / snapshot.STORE if ref is not None else None,
+        )
+        try:
+            replaced = [p.document.doc_id for p in plan.upserts]
+            gone = set(plan.removed) | set(replaced)
+            old_chunk_vids = np.asarray(store.vids_of(sorted(gone), "chunks"), np.int64)
+            old_sent_vids = np.asarray(store.vids_of(sorted(gone), "sentences"), np.int64)
+            new_chunk_vids: list[np.ndarray] = []
+            new_sent_vids: list[np.ndarray] = []
+            with store.conn:  # one transaction
+                store.delete_documents(sorted(gone))
+                for parsed in plan.upserts:
+                    cv = stable_ids([c.chunk_id for c in parsed.chunks])
+                    sv = stable_ids([s.sentence_id for s in parsed.sentences])
+                    terms = [analyze(c.text, c.lang) for c in parsed.chunks]
+                    store.insert(parsed, cv, sv, terms)
+                    new_chunk_vids.append(cv)
+                    new_sent_vids.append(sv)
+                for doc_id, source in plan.moves.items():
+                    store.set_source(doc_id, source)
+                store.record_run(
+                    snapshot_id,
+                    files_read=report.files_read,
+                    added=report.added,
+                    updated=report.updated,
+                    removed=plan.removed,
+                    skipped=report.skipped,
+                )
+            report.removed = list(plan.removed)
+            snapshot.checkpoint("store_written")
+
+            dim = self.embedder.dim
+            kinds: dict[str, str] = {}
+            sizes: dict[str, int] = {}
+            for fname, old_vids, new_vids, vecs in (
+                (snapshot.CHUNKS_FAISS, old_chunk_vids, new_chunk_vids, chunk_vecs),
+                (snapshot.SENTENCES_FAISS, old_sent_vids, new_sent_vids, sent_vecs),
+            ):
+                ids, kept = _previous_vectors(ref, fname, dim, drop=old_vids)
+                all_ids = np.concatenate([ids, *new_vids]) if new_vids else ids
+                all_vecs = np.concatenate([kept, vecs]) if len(vecs) else kept
+                dense = DenseIndex.build(dim, all_ids, all_vecs, hnsw_threshold=self.hnsw_threshold)
+                dense.save(building / fname)
+                kinds[fname] = dense.kind
+                sizes[fname] = dense.size
+            snapshot.checkpoint("dense_written")
+
+            rows = store.chunk_terms()
+            lexical = LexicalIndex.build(
+                np.asarray([r[0] for r in rows], np.int64), [r[1].split() for r in rows]
+            )
+            lexical.save(building / snapshot.LEXICAL_DIR)
+            snapshot.checkpoint("lexical_written")
+
+            counts = store.counts()
+            _check_consistent(counts, sizes, building)
+            name, fp = self._model_key()
+            manifest = {
+                "format": snapshot.FORMAT_VERSION,
+                "snapshot_id": snapshot_id,
+                "previous": ref.snapshot_id if ref else None,
+                "model": name,
+                "fingerprint": fp,
+                "dim": dim,
+                "counts": counts,
+                "languages": store.languages(),
+                "dense": {
+                    "chunks": kinds[snapshot.CHUNKS_FAISS],
+                    "sentences": kinds[snapshot.SENTENCES_FAISS],
+                },
+                "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "version": _project_version(),
+            }
+        finally:
+            store.close()
+        snapshot.write_manifest(building, manifest)
+        snapshot.checkpoint("manifest_written")
+        return manifest
+
+
+def _previous_vectors(
+    ref: snapshot.SnapshotRef | None, fname: str, dim: int, *, drop: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vectors of the previous snapshot minus ``drop``: unchanged documents are not re-embedded."""
+    if ref is None:
+        return np.zeros(0, np.int64), np.zeros((0, dim), np.float32)
+    ids, vecs = DenseIndex.load(ref.path / fname).all_vectors()
+    keep = ~np.isin(ids, drop)
+    return ids[keep], vecs[keep]
+
+
+def _check_consistent(counts: dict[str, int], sizes: dict[str, int], building: Path) -> None:
+    """Refuse to publish a snapshot whose vectors and rows disagree (a bug, never data)."""
+    for fname, table in (
+        (snapshot.CHUNKS_FAISS, "chunks"),
+        (snapshot.SENTENCES_FAISS, "sentences"),
+    ):
+        size = sizes[fname]
+        if size != counts[table]:
+            raise IndexMismatchError(
+                f"snapshot {building.name}: {size} vectors in {fname} but {counts[table]} {table} "
+                "in the store; re-run partnersearch ingest --rebuild PATH"
+            )
+
+
+def _fill_counts(report: IngestReport, manifest: dict) -> None:
+    counts = manifest.get("counts", {})
+    report.documents = counts.get("documents", 0)
+    report.chunks = counts.get("chunks", 0)
+    report.sentences = counts.get("sentences", 0)
+    report.languages = dict(manifest.get("languages", {}))
+    report.snapshot_id = report.snapshot_id or manifest.get("snapshot_id")
+
+
+def _under(path: Path, roots: Sequence[Path]) -> bool:
+    resolved = path.resolve()
+    return any(resolved == root or resolved.is_relative_to(root) for root in roots)

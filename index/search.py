@@ -1,0 +1,502 @@
+"""Searcher: hybrid (BM25 + dense) retrieval over one published snapshot, with filters.
+
+A snapshot is loaded once (FAISS, BM25, per-chunk metadata as numpy arrays) and then
+only read; ``refresh()`` swaps in a newer snapshot whole, so a query always runs against
+exactly one snapshot. Filters become a boolean mask over chunks before any top-k cut:
+FAISS searches only the allowed ids, BM25 scores outside the mask are zeroed.
+
+Hybrid fusion is weighted reciprocal rank fusion::
+
+    score(c) = w_dense / (fusion_k + rank_dense(c)) + w_lexical / (fusion_k + rank_bm25(c))
+
+over the top ``depth`` chunks of each retriever. The BM25 list only contributes chunks
+whose BM25 score reaches ``lexical_min_ratio`` of the best one, so that a query whose
+words barely occur (a French question over English text) adds no lexical noise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index import snapshot
+from index.dense import DenseIndex, stable_ids
+from index.lexical import LexicalIndex, analyze_query, fold
+from index.store import Store
+from index.types import Filters, Hit, Mode, SentenceHit
+from ingest.embed import Embedder
+from ingest.errors import IndexMismatchError, IndexNotFoundError, QueryError
+from ingest.types import Document, Sentence
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "DEFAULT_DENSE_WEIGHT",
+    "DEFAULT_FUSION_K",
+    "DEFAULT_LEXICAL_WEIGHT",
+    "Searcher",
+]
+
+DEFAULT_FUSION_K = 60
+DEFAULT_DENSE_WEIGHT = 1.0
+DEFAULT_LEXICAL_WEIGHT = 0.5
+DEFAULT_DEPTH = 50
+DEFAULT_LEXICAL_MIN_RATIO = 0.0
+
+_LANGS = ("fr", "en", "other")
+_DOC_TYPES = ("press_release", "convention", "web_page", "interview", "other")
+_NO_DATE = np.iinfo(np.int32).min
+_MODES = ("hybrid", "dense", "lexical")
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """Per-row metadata of chunks or sentences, row order = (doc_id, ordinal)."""
+
+    vids: np.ndarray  # int64
+    keys: list[str]  # chunk_id / sentence_id
+    doc: np.ndarray  # int32 index into the documents arrays
+    start: np.ndarray
+    end: np.ndarray
+    page: np.ndarray  # int32, 0 = no page
+    lang: np.ndarray  # int8 index into _LANGS
+    by_vid: np.ndarray  # argsort of vids, for vid -> row
+    sorted_vids: np.ndarray
+
+    @classmethod
+    def from_table(cls, table: list[tuple], doc_index: dict[str, int]) -> _Rows:
+        vids = np.fromiter((r[0] for r in table), np.int64, len(table))
+        order = np.argsort(vids, kind="stable")
+        return cls(
+            vids=vids,
+            keys=[r[1] for r in table],
+            doc=np.fromiter((doc_index[r[2]] for r in table), np.int32, len(table)),
+            start=np.fromiter((r[3] for r in table), np.int64, len(table)),
+            end=np.fromiter((r[4] for r in table), np.int64, len(table)),
+            page=np.fromiter((r[5] or 0 for r in table), np.int32, len(table)),
+            lang=np.fromiter((_lang_code(r[6]) for r in table), np.int8, len(table)),
+            by_vid=order,
+            sorted_vids=vids[order],
+        )
+
+    def rows_of(self, vids: np.ndarray) -> np.ndarray:
+        """Row positions of ``vids`` (all must exist)."""
+        pos = np.searchsorted(self.sorted_vids, vids)
+        return self.by_vid[pos]
+
+
+class _Snapshot:
+    """Everything one published snapshot needs at query time, loaded once."""
+
+    def __init__(self, ref: snapshot.SnapshotRef) -> None:
+        self.ref = ref
+        self.snapshot_id = ref.snapshot_id
+        self.store = Store.open_readonly(ref.path / snapshot.STORE)
+        self.lock = threading.Lock()  # one sqlite connection shared by reader threads
+        docs = self.store.document_table()
+        self.doc_ids = [d[0] for d in docs]
+        self.titles = [d[1] for d in docs]
+        self.dates = [dt.date.fromisoformat(d[2]) if d[2] else None for d in docs]
+        self.date_ord = np.array(
+            [d.toordinal() if d else _NO_DATE for d in self.dates], dtype=np.int32
+        )
+        self.doc_lang = np.array([_lang_code(d[3]) for d in docs], dtype=np.int8)
+        self.doc_types = [d[4] for d in docs]
+        self.doc_type_code = np.array([_doc_type_code(t) for t in self.doc_types], np.int8)
+        self.partners_folded = [[fold(p) for p in json.loads(d[5])] for d in docs]
+        doc_index = {doc_id: i for i, doc_id in enumerate(self.doc_ids)}
+        self.chunks = _Rows.from_table(self.store.chunk_table(), doc_index)
+        self.sentences = _Rows.from_table(self.store.sentence_table(), doc_index)
+        self.chunk_dense = DenseIndex.load(ref.path / snapshot.CHUNKS_FAISS)
+        self.sentence_dense = DenseIndex.load(ref.path / snapshot.SENTENCES_FAISS)
+        self.lexical = LexicalIndex.load(ref.path / snapshot.LEXICAL_DIR)
+        if not np.array_equal(self.lexical.vids, self.chunks.vids) or (
+            self.chunk_dense.size != len(self.chunks.vids)
+        ):
+            raise IndexMismatchError(
+                f"snapshot {ref.path} is inconsistent (store, FAISS and BM25 disagree); "
+                "re-run partnersearch ingest --rebuild PATH"
+            )
+
+    def close(self) -> None:
+        self.store.close()
+
+    def doc_mask(self, filters: Filters) -> np.ndarray:
+        mask = np.ones(len(self.doc_ids), dtype=bool)
+        if filters.doc_type is not None:
+            mask &= self.doc_type_code == _doc_type_code(filters.doc_type)
+        if filters.date_from is not None:
+            mask &= (self.date_ord != _NO_DATE) & (self.date_ord >= filters.date_from.toordinal())
+        if filters.date_to is not None:
+            mask &= (self.date_ord != _NO_DATE) & (self.date_ord <= filters.date_to.toordinal())
+        if filters.partner is not None:
+            needle = fold(filters.partner.strip())
+            mask &= np.array([any(needle in p for p in ps) for ps in self.partners_folded], bool)
+        if filters.doc_id is not None:
+            mask &= np.array([d == filters.doc_id for d in self.doc_ids], dtype=bool)
+        return mask
+
+    def row_mask(self, rows: _Rows, filters: Filters | None) -> np.ndarray | None:
+        """Allowed rows, or None when nothing is filtered (the fast path)."""
+        if filters is None or filters == Filters():
+            return None
+        mask = self.doc_mask(filters)[rows.doc]
+        if filters.lang is not None:
+            mask &= rows.lang == _lang_code(filters.lang)
+        return mask
+
+
+class Searcher:
+    """Read side of the index; thread-safe for concurrent reads. Build with :meth:`open`."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        embedder: Embedder,
+        state: _Snapshot,
+        *,
+        fusion_k: int,
+        dense_weight: float,
+        lexical_weight: float,
+        depth: int,
+        lexical_min_ratio: float,
+    ) -> None:
+        self.data_dir = data_dir
+        self.embedder = embedder
+        self._state = state
+        self._current_key = snapshot.current_key(data_dir)
+        self._refresh_lock = threading.Lock()
+        self.fusion_k = fusion_k
+        self.dense_weight = dense_weight
+        self.lexical_weight = lexical_weight
+        self.depth = depth
+        self.lexical_min_ratio = lexical_min_ratio
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: Path,
+        embedder: Embedder,
+        *,
+        fusion_k: int = DEFAULT_FUSION_K,
+        dense_weight: float = DEFAULT_DENSE_WEIGHT,
+        lexical_weight: float = DEFAULT_LEXICAL_WEIGHT,
+        depth: int = DEFAULT_DEPTH,
+        lexical_min_ratio: float = DEFAULT_LEXICAL_MIN_RATIO,
+    ) -> Searcher:
+        """Open the published snapshot of ``data_dir``.
+
+        Raises IndexNotFoundError (nothing ingested yet) or IndexMismatchError (other model).
+        """
+        if fusion_k < 1 or depth < 1 or dense_weight < 0 or lexical_weight < 0:
+            raise ValueError("fusion_k and depth must be >= 1, weights >= 0")
+        data_dir = Path(data_dir)
+        state = _load(data_dir, embedder)
+        return cls(
+            data_dir,
+            embedder,
+            state,
+            fusion_k=fusion_k,
+            dense_weight=dense_weight,
+            lexical_weight=lexical_weight,
+            depth=depth,
+            lexical_min_ratio=lexical_min_ratio,
+        )
+
+    # -- snapshot ---------------------------------------------------------------------
+
+    @property
+    def snapshot_id(self) -> str:
+        return self._state.snapshot_id
+
+    @property
+    def model_name(self) -> str:
+        return str(self._state.ref.manifest["model"])
+
+    @property
+    def manifest(self) -> dict:
+        return dict(self._state.ref.manifest)
+
+    def counts(self) -> dict[str, int]:
+        counts = self._state.ref.manifest["counts"]
+        return {k: int(counts[k]) for k in ("documents", "chunks", "sentences")}
+
+    def refresh(self) -> bool:
+        """Switch to a newer published snapshot; cheap (one stat) when there is none."""
+        key = snapshot.current_key(self.data_dir)
+        if key == self._current_key:
+            return False
+        with self._refresh_lock:
+            key = snapshot.current_key(self.data_dir)
+            if key == self._current_key:
+                return False
+            new_id = snapshot.current_id(self.data_dir)
+            if new_id is None or new_id == self._state.snapshot_id:
+                self._current_key = key
+                return False
+            try:
+                state = _load(self.data_dir, self.embedder)
+            except (OSError, sqlite3.Error, IndexNotFoundError) as exc:
+                # Published then collected by a faster writer: try again on the next call.
+                logger.warning(
+                    "snapshot %s vanished while loading (%s); keeping %s",
+                    new_id,
+                    exc,
+                    self._state.snapshot_id,
+                )
+                return False
+            self._state = state  # old state stays valid for queries already holding it
+            self._current_key = key
+            logger.info("switched to snapshot %s", state.snapshot_id)
+            return True
+
+    # -- queries ----------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        mode: Mode = "hybrid",
+        filters: Filters | None = None,
+    ) -> list[Hit]:
+        """Top ``k`` chunks for ``query``; ``score`` is the fused score (hybrid), cosine
+        (dense) or BM25 (lexical). Raises QueryError on an empty query or bad filter."""
+        if not query or not query.strip():
+            raise QueryError("empty query: give some words to search for")
+        if mode not in _MODES:
+            raise QueryError(f"unknown mode {mode!r}; use one of {', '.join(_MODES)}")
+        _check_filters(filters)
+        if k < 1:
+            raise QueryError(f"k must be at least 1, got {k}")
+        state = self._state
+        mask = state.row_mask(state.chunks, filters)
+        if mask is not None and not mask.any():
+            return []
+        depth = max(k, self.depth)
+        dense_rows = dense_scores = lex_rows = lex_scores = None
+        if mode in ("dense", "hybrid"):
+            dense_rows, dense_scores = self._dense(state, query, depth, mask)
+        if mode in ("lexical", "hybrid"):
+            lex_rows, lex_scores = self._lexical(state, query, depth, mask)
+        if mode == "dense":
+            rows, scores = dense_rows, dense_scores
+        elif mode == "lexical":
+            rows, scores = lex_rows, lex_scores
+        else:
+            rows, scores = self._fuse(dense_rows, lex_rows, lex_scores)
+        rows, scores = rows[:k], scores[:k]
+        ranks: dict[int, dict[str, int]] = {int(r): {} for r in rows}
+        for name, ranked in (("dense", dense_rows), ("lexical", lex_rows)):
+            if ranked is None:
+                continue
+            for rank, row in enumerate(ranked.tolist(), start=1):
+                if row in ranks:
+                    ranks[row][name] = rank
+        return self._hits(state, rows, scores, ranks)
+
+    def similar(
+        self, text: str, *, k: int = 10, filters: Filters | None = None
+    ) -> list[SentenceHit]:
+        """Sentences closest in meaning to ``text`` (precedent wording), best first."""
+        if not text or not text.strip():
+            raise QueryError("empty text: give a sentence to find similar wording for")
+        if k < 1:
+            raise QueryError(f"k must be at least 1, got {k}")
+        _check_filters(filters)
+        state = self._state
+        mask = state.row_mask(state.sentences, filters)
+        if mask is not None and not mask.any():
+            return []
+        vector = self.embedder.embed_queries([text])[0]
+        allowed = None if mask is None else state.sentences.vids[mask]
+        scores, vids = state.sentence_dense.search(vector, k, allowed=allowed)
+        rows = state.sentences.rows_of(vids)
+        with state.lock:
+            texts = state.store.sentence_texts(vids.tolist())
+        sents = state.sentences
+        out = []
+        for row, vid, score in zip(rows.tolist(), vids.tolist(), scores.tolist(), strict=True):
+            d = int(sents.doc[row])
+            out.append(
+                SentenceHit(
+                    sentence_id=sents.keys[row],
+                    doc_id=state.doc_ids[d],
+                    title=state.titles[d],
+                    date=state.dates[d],
+                    lang=_LANGS[sents.lang[row]],
+                    text=texts[vid],
+                    start=int(sents.start[row]),
+                    end=int(sents.end[row]),
+                    page=int(sents.page[row]) or None,
+                    score=float(score),
+                )
+            )
+        return out
+
+    def sentences_in(self, doc_id: str, start: int, end: int) -> list[Sentence]:
+        """Sentences of ``doc_id`` overlapping the character span [start, end)."""
+        state = self._state
+        with state.lock:
+            return state.store.sentences_in(doc_id, start, end)
+
+    def sentence_vectors(self, sentence_ids: Sequence[str]) -> np.ndarray:
+        """Stored embeddings of ``sentence_ids`` as float32 [n, dim]; QueryError if unknown."""
+        ids = list(sentence_ids)
+        return self._state.sentence_dense.reconstruct(stable_ids(ids), ids)
+
+    def document(self, doc_id: str) -> Document | None:
+        state = self._state
+        with state.lock:
+            return state.store.document(doc_id)
+
+    def documents(
+        self, *, filters: Filters | None = None, offset: int = 0, limit: int = 50
+    ) -> tuple[list[Document], int]:
+        """A page of documents (ordered by doc_id) matching ``filters``, and the total count.
+
+        Here ``filters.lang`` is the document's language (in search, the chunk's).
+        """
+        if offset < 0 or limit < 0:
+            raise QueryError(f"offset and limit must be >= 0, got {offset} and {limit}")
+        _check_filters(filters)
+        state = self._state
+        mask = state.doc_mask(filters or Filters())
+        if filters is not None and filters.lang is not None:
+            mask &= state.doc_lang == _lang_code(filters.lang)
+        selected = np.flatnonzero(mask)
+        page = [state.doc_ids[i] for i in selected[offset : offset + limit]]
+        with state.lock:
+            return state.store.documents(page), len(selected)
+
+    # -- retrieval internals ----------------------------------------------------------
+
+    def _dense(
+        self, state: _Snapshot, query: str, depth: int, mask: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        vector = self.embedder.embed_queries([query])[0]
+        allowed = None if mask is None else state.chunks.vids[mask]
+        scores, vids = state.chunk_dense.search(vector, depth, allowed=allowed)
+        return state.chunks.rows_of(vids), scores
+
+    def _lexical(
+        self, state: _Snapshot, query: str, depth: int, mask: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        scores = state.lexical.scores(analyze_query(query))
+        if mask is not None and len(scores):
+            scores = np.where(mask, scores, 0.0).astype(np.float32)
+        candidates = np.flatnonzero(scores > 0)
+        if len(candidates) > depth:
+            top = np.argpartition(-scores[candidates], depth - 1)[:depth]
+            candidates = candidates[top]
+        # best first; ties broken by row order so results are deterministic
+        order = np.lexsort((candidates, -scores[candidates]))
+        rows = candidates[order]
+        return rows, scores[rows]
+
+    def _fuse(
+        self,
+        dense_rows: np.ndarray,
+        lex_rows: np.ndarray,
+        lex_scores: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if len(lex_rows) and self.lexical_min_ratio > 0:
+            lex_rows = lex_rows[lex_scores >= self.lexical_min_ratio * lex_scores[0]]
+        fused: dict[int, float] = {}
+        for weight, rows in ((self.dense_weight, dense_rows), (self.lexical_weight, lex_rows)):
+            if weight == 0:
+                continue
+            for rank, row in enumerate(rows.tolist(), start=1):
+                fused[row] = fused.get(row, 0.0) + weight / (self.fusion_k + rank)
+        if not fused:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        rows = np.fromiter(fused.keys(), np.int64, len(fused))
+        scores = np.fromiter(fused.values(), np.float64, len(fused))
+        order = np.lexsort((rows, -scores))
+        return rows[order], scores[order]
+
+    @staticmethod
+    def _hits(
+        state: _Snapshot,
+        rows: np.ndarray,
+        scores: np.ndarray,
+        ranks: dict[int, dict[str, int]],
+    ) -> list[Hit]:
+        chunks = state.chunks
+        vids = chunks.vids[rows].tolist()
+        with state.lock:
+            texts = state.store.chunk_texts(vids)
+        hits = []
+        for row, vid, score in zip(rows.tolist(), vids, scores.tolist(), strict=True):
+            d = int(chunks.doc[row])
+            hits.append(
+                Hit(
+                    doc_id=state.doc_ids[d],
+                    chunk_id=chunks.keys[row],
+                    title=state.titles[d],
+                    date=state.dates[d],
+                    lang=_LANGS[chunks.lang[row]],
+                    doc_type=state.doc_types[d],
+                    text=texts[vid],
+                    start=int(chunks.start[row]),
+                    end=int(chunks.end[row]),
+                    page=int(chunks.page[row]) or None,
+                    score=float(score),
+                    ranks=ranks.get(row, {}),
+                )
+            )
+        return hits
+
+
+def _load(data_dir: Path, embedder: Embedder, *, attempts: int = 3) -> _Snapshot:
+    """Load the published snapshot, retrying if a writer replaced it while we read it."""
+    for attempt in range(attempts):
+        ref = snapshot.require_current(data_dir)
+        built = (ref.manifest.get("model"), ref.manifest.get("fingerprint"))
+        configured = (embedder.name, embedder.fingerprint())
+        if built != configured or ref.manifest.get("dim") != embedder.dim:
+            raise IndexMismatchError(
+                f"index in {data_dir} built with '{built[0]}@{built[1]}' but the configured model "
+                f"is '{configured[0]}@{configured[1]}'; re-run partnersearch ingest --rebuild PATH"
+            )
+        try:
+            return _Snapshot(ref)
+        except (OSError, sqlite3.Error, IndexMismatchError):
+            # Collected by a later ingest between reading CURRENT and opening the files?
+            if attempt + 1 < attempts and snapshot.current_id(data_dir) != ref.snapshot_id:
+                continue
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _lang_code(lang: str) -> int:
+    return _LANGS.index(lang) if lang in _LANGS else _LANGS.index("other")
+
+
+def _doc_type_code(doc_type: str) -> int:
+    return _DOC_TYPES.index(doc_type) if doc_type in _DOC_TYPES else _DOC_TYPES.index("other")
+
+
+def _check_filters(filters: Filters | None) -> None:
+    if filters is None:
+        return
+    if filters.lang is not None and filters.lang not in _LANGS:
+        raise QueryError(f"unknown language {filters.lang!r}; use one of {', '.join(_LANGS)}")
+    if filters.doc_type is not None and filters.doc_type not in _DOC_TYPES:
+        raise QueryError(
+            f"unknown document type {filters.doc_type!r}; use one of {', '.join(_DOC_TYPES)}"
+        )
+    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+        raise QueryError(
+            f"date range is empty: date_from {filters.date_from} is after date_to {filters.date_to}"
+        )
+    if filters.partner is not None and not filters.partner.strip():
+        raise QueryError("partner filter is blank; give part of a partner's name or leave it out")

@@ -1,0 +1,341 @@
+"""SQLite store of one snapshot: the source of truth for text and metadata.
+
+Tables: documents (metadata, cleaned text, content hash), chunks and sentences (verbatim
+text, offsets, language, dense id; chunks also keep their analysed BM25 terms so the
+lexical index can be rebuilt without re-analysing), ingest_runs (what each run did).
+A published snapshot's database is never written again; readers open it immutable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from ingest.types import Document, ParsedDocument, Person, Sentence
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["SCHEMA_VERSION", "Store"]
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    lang TEXT NOT NULL,
+    doc_type TEXT NOT NULL,
+    date TEXT,
+    place TEXT,
+    partners TEXT NOT NULL,
+    people TEXT NOT NULL,
+    page_starts TEXT NOT NULL,
+    ingested_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    vid INTEGER PRIMARY KEY,
+    chunk_id TEXT NOT NULL UNIQUE,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    page INTEGER,
+    lang TEXT NOT NULL,
+    terms TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id, ordinal);
+CREATE TABLE IF NOT EXISTS sentences (
+    vid INTEGER PRIMARY KEY,
+    sentence_id TEXT NOT NULL UNIQUE,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    page INTEGER,
+    lang TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sentences_by_doc ON sentences(doc_id, start);
+CREATE TABLE IF NOT EXISTS ingest_runs (
+    run_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    snapshot_id TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    files_read INTEGER NOT NULL,
+    added TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    removed TEXT NOT NULL,
+    skipped TEXT NOT NULL
+);
+"""
+
+_DOC_COLUMNS = (
+    "doc_id, source, title, text, content_hash, lang, doc_type, date, place, partners, people, "
+    "page_starts"
+)
+
+
+class Store:
+    """One snapshot's database: read-only for readers, read-write while building."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    @classmethod
+    def open_readonly(cls, path: Path) -> Store:
+        """Open a published (immutable) database; safe to share between threads for reads."""
+        uri = path.resolve().as_uri() + "?mode=ro&immutable=1"
+        conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        return cls(conn)
+
+    @classmethod
+    def create(cls, path: Path, *, copy_from: Path | None = None) -> Store:
+        """A writable database at ``path``: empty, or a consistent copy of ``copy_from``."""
+        conn = sqlite3.connect(path)
+        if copy_from is not None:
+            src = Store.open_readonly(copy_from)
+            try:
+                src.conn.backup(conn)
+            finally:
+                src.close()
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.executescript(_SCHEMA)
+        conn.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
+            (str(SCHEMA_VERSION),),
+        )
+        conn.commit()
+        return cls(conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- reads -------------------------------------------------------------------------
+
+    def hashes(self) -> dict[str, tuple[str, str]]:
+        """doc_id -> (content_hash, source) of every stored document."""
+        rows = self.conn.execute("SELECT doc_id, content_hash, source FROM documents")
+        return {doc_id: (h, src) for doc_id, h, src in rows}
+
+    def vids_of(self, doc_ids: Iterable[str], table: str) -> list[int]:
+        """Dense ids of the chunks or sentences of ``doc_ids`` (``table``: chunks|sentences)."""
+        if table not in ("chunks", "sentences"):
+            raise ValueError(table)
+        out: list[int] = []
+        for doc_id in doc_ids:
+            rows = self.conn.execute(f"SELECT vid FROM {table} WHERE doc_id = ?", (doc_id,))
+            out.extend(r[0] for r in rows)
+        return out
+
+    def document(self, doc_id: str) -> Document | None:
+        row = self.conn.execute(
+            f"SELECT {_DOC_COLUMNS} FROM documents WHERE doc_id = ?", (doc_id,)
+        ).fetchone()
+        return _document(row) if row else None
+
+    def documents(self, doc_ids: Sequence[str]) -> list[Document]:
+        """Documents in the order of ``doc_ids`` (unknown ids are left out)."""
+        found = {d.doc_id: d for d in (self.document(i) for i in doc_ids) if d is not None}
+        return [found[i] for i in doc_ids if i in found]
+
+    def chunk_texts(self, vids: Sequence[int]) -> dict[int, str]:
+        return self._texts("chunks", vids)
+
+    def sentence_texts(self, vids: Sequence[int]) -> dict[int, str]:
+        return self._texts("sentences", vids)
+
+    def _texts(self, table: str, vids: Sequence[int]) -> dict[int, str]:
+        if not vids:
+            return {}
+        marks = ",".join("?" * len(vids))
+        rows = self.conn.execute(
+            f"SELECT vid, text FROM {table} WHERE vid IN ({marks})",
+            [int(v) for v in vids],
+        )
+        return dict(rows.fetchall())
+
+    def sentences_in(self, doc_id: str, start: int, end: int) -> list[Sentence]:
+        rows = self.conn.execute(
+            'SELECT sentence_id, doc_id, ordinal, text, start, "end", lang, page FROM sentences '
+            'WHERE doc_id = ? AND start < ? AND "end" > ? ORDER BY start',
+            (doc_id, end, start),
+        )
+        return [
+            Sentence(
+                sentence_id=r[0],
+                doc_id=r[1],
+                ordinal=r[2],
+                text=r[3],
+                start=r[4],
+                end=r[5],
+                lang=r[6],
+                page=r[7],
+            )
+            for r in rows
+        ]
+
+    # -- writes (building a snapshot; the caller commits) --------------------------------
+
+    def delete_documents(self, doc_ids: Iterable[str]) -> None:
+        for doc_id in doc_ids:
+            self.conn.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+
+    def insert(
+        self,
+        parsed: ParsedDocument,
+        chunk_vids: Sequence[int],
+        sentence_vids: Sequence[int],
+        chunk_terms: Sequence[Sequence[str]],
+    ) -> None:
+        doc = parsed.document
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        self.conn.execute(
+            f"INSERT INTO documents({_DOC_COLUMNS}, ingested_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                doc.doc_id,
+                doc.source,
+                doc.title,
+                doc.text,
+                doc.content_hash,
+                doc.lang,
+                doc.doc_type,
+                doc.date.isoformat() if doc.date else None,
+                doc.place,
+                json.dumps(list(doc.partners), ensure_ascii=False),
+                json.dumps([[p.name, p.role] for p in doc.people], ensure_ascii=False),
+                json.dumps(list(doc.page_starts)),
+                now,
+            ),
+        )
+        self.conn.executemany(
+            'INSERT INTO chunks(vid, chunk_id, doc_id, ordinal, text, start, "end", page, lang, '
+            "terms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    int(v),
+                    c.chunk_id,
+                    c.doc_id,
+                    c.ordinal,
+                    c.text,
+                    c.start,
+                    c.end,
+                    c.page,
+                    c.lang,
+                    " ".join(t),
+                )
+                for c, v, t in zip(parsed.chunks, chunk_vids, chunk_terms, strict=True)
+            ],
+        )
+        self.conn.executemany(
+            'INSERT INTO sentences(vid, sentence_id, doc_id, ordinal, text, start, "end", page, '
+            "lang) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (int(v), s.sentence_id, s.doc_id, s.ordinal, s.text, s.start, s.end, s.page, s.lang)
+                for s, v in zip(parsed.sentences, sentence_vids, strict=True)
+            ],
+        )
+
+    def set_source(self, doc_id: str, source: str) -> None:
+        self.conn.execute("UPDATE documents SET source = ? WHERE doc_id = ?", (source, doc_id))
+
+    def record_run(
+        self,
+        snapshot_id: str,
+        *,
+        files_read: int,
+        added: Sequence[str],
+        updated: Sequence[str],
+        removed: Sequence[str],
+        skipped: Sequence[tuple[str, str]],
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO ingest_runs(snapshot_id, finished_at, files_read, added, updated, "
+            "removed, skipped) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                snapshot_id,
+                dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                files_read,
+                json.dumps(list(added)),
+                json.dumps(list(updated)),
+                json.dumps(list(removed)),
+                json.dumps([list(s) for s in skipped], ensure_ascii=False),
+            ),
+        )
+
+    # -- bulk reads for building indexes and loading a snapshot ---------------------------
+
+    def chunk_table(self) -> list[tuple[int, str, str, int, int, int | None, str]]:
+        """(vid, chunk_id, doc_id, start, end, page, lang) in canonical (doc_id, ordinal) order."""
+        return self.conn.execute(
+            'SELECT vid, chunk_id, doc_id, start, "end", page, lang FROM chunks '
+            "ORDER BY doc_id, ordinal"
+        ).fetchall()
+
+    def chunk_terms(self) -> list[tuple[int, str]]:
+        """(vid, space-joined BM25 terms) in canonical (doc_id, ordinal) order."""
+        return self.conn.execute(
+            "SELECT vid, terms FROM chunks ORDER BY doc_id, ordinal"
+        ).fetchall()
+
+    def sentence_table(self) -> list[tuple[int, str, str, int, int, int | None, str]]:
+        """(vid, sentence_id, doc_id, start, end, page, lang) in (doc_id, ordinal) order."""
+        return self.conn.execute(
+            'SELECT vid, sentence_id, doc_id, start, "end", page, lang FROM sentences '
+            "ORDER BY doc_id, ordinal"
+        ).fetchall()
+
+    def document_table(self) -> list[tuple[str, str, str | None, str, str, str]]:
+        """(doc_id, title, date, lang, doc_type, partners-json) ordered by doc_id."""
+        return self.conn.execute(
+            "SELECT doc_id, title, date, lang, doc_type, partners FROM documents ORDER BY doc_id"
+        ).fetchall()
+
+    def counts(self) -> dict[str, int]:
+        return {
+            table: self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            for table in ("documents", "chunks", "sentences")
+        }
+
+    def languages(self) -> dict[str, int]:
+        rows = self.conn.execute("SELECT lang, COUNT(*) FROM documents GROUP BY lang ORDER BY lang")
+        return dict(rows.fetchall())
+
+
+def _document(row: tuple) -> Document:
+    (
+        doc_id,
+        source,
+        title,
+        text,
+        content_hash,
+        lang,
+        doc_type,
+        date,
+        place,
+        partners,
+        people,
+        page_starts,
+    ) = row
+    return Document(
+        doc_id=doc_id,
+        source=source,
+        title=title,
+        text=text,
+        content_hash=content_hash,
+        lang=lang,
+        doc_type=doc_type,
+        date=dt.date.fromisoformat(date) if date else None,
+        place=place,
+        partners=tuple(json.loads(partners)),
+        people=tuple(Person(name=n, role=r) for n, r in json.loads(people)),
+        page_starts=tuple(json.loads(page_starts)),
+    )
