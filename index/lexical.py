@@ -1,7 +1,7 @@
 """BM25 over chunks (bm25s) with French and English analysis chosen per chunk language.
 
 Analysis: lower-case, strip elisions (l' d' qu' j' n' s' c' m' t', with ' or ’), split on
-word characters, drop stopwords, Snowball-stem (PyStemmer), then fold accents, so that
+word characters, fold accents, drop stopwords, Snowball-stem (PyStemmer), so that
 "l’Université" and "universite" meet. Queries are analysed with both languages' rules
 (the union of their terms), because a short query's language cannot be detected reliably.
 Files are bm25s's own npy + json (no pickle) plus ``vids.npy`` naming each row's chunk.
@@ -70,11 +70,11 @@ def _words(text: str) -> list[str]:
 def analyze(text: str, lang: str, *, stopwords: frozenset[str] | None = None) -> list[str]:
     """Index terms of ``text`` for a chunk in ``lang`` ('fr', 'en'; anything else: no stemming)."""
     stop = stopwords if stopwords is not None else _STOPWORDS.get(lang, _STOPWORDS["other"])
-    words = [w for w in _words(text) if w not in stop]
+    # Fold before stemming: a query typed without accents ("universite") must reach the
+    # same stem as the accented text ("université").
+    words = [w for w in (fold(w) for w in _words(text)) if w not in stop]
     stemmer = _stemmers.by_lang.get(lang)
-    if stemmer is not None:
-        words = stemmer.stemWords(words)
-    return [fold(w) for w in words]
+    return stemmer.stemWords(words) if stemmer is not None else words
 
 
 def analyze_query(text: str) -> list[str]:

@@ -27,7 +27,9 @@ def make_doc(
     for para in paragraphs:
         start = text.index(para, pos)
         end = start + len(para)
-        chunks.append(Chunk(f"{doc_id}#c{len(chunks)}", doc_id, len(chunks), para, start, end, lang))
+        chunks.append(
+            Chunk(f"{doc_id}#c{len(chunks)}", doc_id, len(chunks), para, start, end, lang)
+        )
         for m in re.finditer(r"[^.!?]+[.!?]?", para):
             s = m.group().strip()
             if not s:
@@ -35,8 +37,13 @@ def make_doc(
             s_start = start + m.start() + m.group().index(s)
             sentences.append(
                 Sentence(
-                    f"{doc_id}#s{len(sentences)}", doc_id, len(sentences), s, s_start,
-                    s_start + len(s), lang,
+                    f"{doc_id}#s{len(sentences)}",
+                    doc_id,
+                    len(sentences),
+                    s,
+                    s_start,
+                    s_start + len(s),
+                    lang,
                 )
             )
         pos = end
@@ -59,31 +66,39 @@ def sample_docs() -> list[ParsedDocument]:
     return [
         make_doc(
             "a_lille",
-            ["L'Université de Lille et l'Inserm signent un protocole de coopération.",
-             "Les entreprises Roquette et Merck travaillent avec les unités lilloises."],
+            [
+                "L'Université de Lille et l'Inserm signent un protocole de coopération.",
+                "Les entreprises Roquette et Merck travaillent avec les unités lilloises.",
+            ],
             date=dt.date(2024, 7, 8),
             partners=("Université de Lille", "CHU de Lille"),
         ),
         make_doc(
             "b_saclay",
-            ["L'Inserm et l'Université Paris-Saclay renforcent leur stratégie scientifique.",
-             "La convention est signée pour cinq ans par les deux présidents."],
+            [
+                "L'Inserm et l'Université Paris-Saclay renforcent leur stratégie scientifique.",
+                "La convention est signée pour cinq ans par les deux présidents.",
+            ],
             doc_type="convention",
             date=dt.date(2023, 9, 27),
             partners=("Université Paris-Saclay",),
         ),
         make_doc(
             "c_normandy",
-            ["The Normandy Region and Inserm sign a cooperation agreement.",
-             "The agreement lasts six years and funds medical research teams."],
+            [
+                "The Normandy Region and Inserm sign a cooperation agreement.",
+                "The agreement lasts six years and funds medical research teams.",
+            ],
             lang="en",
             date=dt.date(2022, 2, 17),
             partners=("Région Normandie",),
         ),
         make_doc(
             "d_interview",
-            ["What are the key figures for the North-West delegation?",
-             "The delegation has 450 permanent and contract staff in two regions."],
+            [
+                "What are the key figures for the North-West delegation?",
+                "The delegation has 450 permanent and contract staff in two regions.",
+            ],
             lang="en",
             doc_type="interview",
             partners=("Université de Lille", "Université d'Amiens"),
