@@ -100,9 +100,16 @@ class AnswerResult:
     best: ScoredSentence | None
 
 
+# Question words say what is asked, not what the answer contains.
+_QUESTION_WORDS = (
+    "quand qui quoi quel quelle quels quelles lequel laquelle comment pourquoi combien "
+    "who whom whose what when where which why how"
+).split()
+
+
 @lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
-    return frozenset(_fold(w) for w in (*STOPWORDS_EN, *STOPWORDS_FRENCH))
+    return frozenset(_fold(w) for w in (*STOPWORDS_EN, *STOPWORDS_FRENCH, *_QUESTION_WORDS))
 
 
 def _fold(text: str) -> str:

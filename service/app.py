@@ -146,7 +146,7 @@ class _Service:
     def open(self) -> None:
         """Open the index if there is one; a missing index is not fatal (uploads can create it)."""
         try:
-            self._searcher = Searcher.open(Path(self.settings.data_dir), self.embedder)
+            self._searcher = self._open_searcher()
         except IndexNotFoundError as exc:
             logger.warning("no index yet: %s", exc)
         self._checked = time.monotonic()
@@ -169,11 +169,21 @@ class _Service:
     def _reload(self) -> None:
         if self._searcher is None:
             try:
-                self._searcher = Searcher.open(Path(self.settings.data_dir), self.embedder)
+                self._searcher = self._open_searcher()
             except IndexNotFoundError:
                 return
         elif self._searcher.refresh():
             logger.info("switched to index snapshot %s", self._searcher.snapshot_id)
+
+    def _open_searcher(self) -> Searcher:
+        s = self.settings
+        return Searcher.open(
+            Path(s.data_dir),
+            self.embedder,
+            fusion_k=s.fusion_k,
+            dense_weight=s.dense_weight,
+            lexical_weight=s.lexical_weight,
+        )
 
     def after_write(self) -> None:
         with self._read_lock:
