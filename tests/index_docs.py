@@ -104,3 +104,12 @@ def sample_docs() -> list[ParsedDocument]:
             partners=("Université de Lille", "Université d'Amiens"),
         ),
     ]
+
+
+def versioned(n: int) -> list[ParsedDocument]:
+    """sample_docs() where a_lille has n % 3 + 1 chunks, each naming version n."""
+    docs = sample_docs()
+    docs[0] = make_doc(
+        "a_lille", [f"Version {n} paragraphe {i} du protocole lillois." for i in range(n % 3 + 1)]
+    )
+    return docs
