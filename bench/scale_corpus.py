@@ -35,15 +35,18 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "CORPUS_DIR",
+    "MANIFEST",
     "GeneratedCorpus",
     "approx_tokens",
     "estimate_chunks",
     "generate_document",
+    "generate_queries",
     "load_pools",
     "write_corpus",
 ]
 
 CORPUS_DIR = Path(__file__).resolve().parent.parent / "corpus"
+MANIFEST = ".scale_corpus.json"
 #: E5 SentencePiece tokens per regex word/punctuation token, measured on corpus/ (1.22-1.34).
 _TOKEN_RATIO = 1.27
 #: Tokens the chunker adds per chunk: "passage: " prefix and the two special tokens.
@@ -545,6 +548,53 @@ def generate_document(pools: Pools, seed: int, index: int) -> tuple[str, str]:
     return f"scale_{index:07d}_{sc.lang}_{sc.shape}", text
 
 
+_QUERY_TEMPLATES = {
+    "fr": (
+        "Quels sont les objectifs de la convention entre l'Inserm et {partner} ?",
+        "Qui a signé le protocole de coopération à {city} ?",
+        "Quand {partner} et l'Inserm ont-ils signé leur accord ?",
+        "recherche en {theme} à {city}",
+        "Combien d'unités de recherche compte le site de {city} ?",
+        "partenariat Inserm {partner} {year}",
+        "Quelle est la durée de l'accord avec la Région {region} ?",
+        "cofinancement de thèses en {theme} en {region}",
+    ),
+    "en": (
+        "What are the goals of the agreement between Inserm and {partner}?",
+        "Who signed the cooperation protocol in {city}?",
+        "{theme} research in {city}",
+        "How many research units does the {city} site have?",
+        "When did {partner} sign its agreement with Inserm?",
+        "Inserm partnership with {partner} in {year}",
+        "How long does the agreement with the {region} Region last?",
+        "technology transfer and start-ups in {region}",
+    ),
+}
+
+
+def generate_queries(n: int, *, seed: int = 0) -> list[str]:
+    """``n`` distinct FR/EN search queries about the generated corpus's partners and places."""
+    rng = random.Random(f"partnersearch-queries:{seed}")
+    out: dict[str, None] = {}
+    attempts = 0
+    while len(out) < n:
+        attempts += 1
+        if attempts > 50 * n:
+            raise ValueError(f"cannot make {n} distinct queries from the templates")
+        sc = _scenario(rng)
+        lang = "fr" if rng.random() < 0.55 else "en"
+        sc = dataclasses.replace(sc, lang=lang)
+        query = rng.choice(_QUERY_TEMPLATES[lang]).format(
+            partner=sc.partner,
+            city=sc.city,
+            region=sc.region,
+            theme=sc.theme[0 if lang == "fr" else 1],
+            year=sc.date.year,
+        )
+        out[query] = None
+    return list(out)
+
+
 @dataclass(frozen=True, slots=True)
 class GeneratedCorpus:
     """What :func:`write_corpus` wrote: counts and the chunk estimate."""
@@ -570,7 +620,7 @@ def write_corpus(
     """Write documents 0, 1, 2… into ``out_dir`` until about ``chunks`` chunks are estimated.
 
     Files already there with the same name and content are left untouched (so mtimes
-    stay put for re-ingest checks); a manifest ``corpus.json`` records the counts."""
+    stay put for re-ingest checks); a hidden manifest (:data:`MANIFEST`) records the counts."""
     if chunks < 1:
         raise ValueError(f"chunks must be >= 1, got {chunks}")
     pools = load_pools(corpus_dir)
@@ -593,7 +643,8 @@ def write_corpus(
         n += 1
     result = GeneratedCorpus(out_dir, seed, n, tokens, total_chunks, langs, shapes)
     manifest = {**dataclasses.asdict(result), "out_dir": str(out_dir)}
-    (out_dir / "corpus.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    # Hidden, so the ingest (which skips hidden files) does not offer it as a document.
+    (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     logger.info("wrote %d documents (~%d chunks) into %s", n, total_chunks, out_dir)
     return result
 
