@@ -11,6 +11,7 @@ best chunk (MaxP).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
@@ -21,13 +22,17 @@ from pathlib import Path
 
 from eval.metrics import BEIR_MEASURES, Qrels, mean_scores, score_per_query
 from ingest.errors import EvalDataError
+from ingest.lang import detect_lang
+from ingest.types import Chunk, Document, Lang, ParsedDocument
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "BeirDataset",
+    "BeirDoc",
     "beir_file_name",
     "load_beir",
+    "passages",
     "rank_documents",
     "score_beir",
     "write_beir_corpus",
@@ -37,12 +42,27 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
 
 
 @dataclass(frozen=True, slots=True)
+class BeirDoc:
+    """One corpus document; ``lang`` comes from its ``metadata.lang`` when the file gives one."""
+
+    title: str
+    text: str
+    lang: str | None = None
+
+    @property
+    def body(self) -> str:
+        """Title, blank line, text: what gets indexed (BEIR scores title + text together)."""
+        title, text = self.title.strip(), self.text.strip()
+        return f"{title}\n\n{text}" if title else text
+
+
+@dataclass(frozen=True, slots=True)
 class BeirDataset:
     """A BEIR dataset in memory; ``queries`` holds only queries that have qrels."""
 
     name: str
     path: Path
-    corpus: dict[str, tuple[str, str]]  # doc id -> (title, text)
+    corpus: dict[str, BeirDoc]
     queries: dict[str, str]  # query id -> text
     qrels: dict[str, dict[str, int]]  # query id -> {doc id: grade}
     total_queries: int  # queries with qrels before any sampling
@@ -65,7 +85,11 @@ def load_beir(
                 f"qrels/{split}.tsv"
             )
     corpus = {
-        str(row["_id"]): (str(row.get("title") or ""), str(row.get("text") or ""))
+        str(row["_id"]): BeirDoc(
+            title=str(row.get("title") or ""),
+            text=str(row.get("text") or ""),
+            lang=(row.get("metadata") or {}).get("lang") or row.get("lang"),
+        )
         for row in _jsonl(corpus_file, required=("_id", "text"))
     }
     all_queries = {
@@ -114,13 +138,47 @@ def write_beir_corpus(dataset: BeirDataset, dest: Path) -> list[Path]:
     """
     dest.mkdir(parents=True, exist_ok=True)
     paths = []
-    for doc_id, (title, text) in dataset.corpus.items():
+    for doc_id, doc in dataset.corpus.items():
         file = dest / beir_file_name(doc_id)
-        body = f"{title.strip()}\n\n{text.strip()}\n" if title.strip() else f"{text.strip()}\n"
+        body = doc.body + "\n"
         if not file.is_file() or file.read_text(encoding="utf-8") != body:
             file.write_text(body, encoding="utf-8")
         paths.append(file)
     return paths
+
+
+def passages(dataset: BeirDataset) -> list[ParsedDocument]:
+    """Each document as one pre-split passage (the BEIR protocol), for ``Indexer.ingest_parsed``.
+
+    No sentences are produced: BEIR scores passages, and skipping sentence embeddings
+    makes indexing several times faster. Languages come from the dataset's metadata,
+    else from detection.
+    """
+    source = str(dataset.path / "corpus.jsonl")
+    out = []
+    for doc_id, doc in dataset.corpus.items():
+        text = doc.body
+        lang: Lang = doc.lang if doc.lang in ("fr", "en") else detect_lang(text)  # type: ignore[assignment]
+        document = Document(
+            doc_id=doc_id,
+            source=f"{source}#{doc_id}",
+            title=doc.title.strip() or doc_id,
+            text=text,
+            content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            lang=lang,
+            doc_type="other",
+        )
+        chunk = Chunk(
+            chunk_id=f"{doc_id}#c0",
+            doc_id=doc_id,
+            ordinal=0,
+            text=text,
+            start=0,
+            end=len(text),
+            lang=lang,
+        )
+        out.append(ParsedDocument(document=document, chunks=(chunk,), sentences=()))
+    return out
 
 
 def rank_documents(doc_ids: Iterable[str], *, depth: int) -> list[str]:

@@ -1,0 +1,519 @@
+"""One evaluation run: every retrieval mode on the gold set and on BEIR datasets, then a report.
+
+The gold set is scored over an index of corpus/ built (incrementally) in its own
+working folder, never in the user's index. Relevance is pooled: a chunk is relevant
+to a question when its text holds the gold answer, judged over every chunk any mode
+retrieved down to ``depth`` — on a corpus smaller than ``depth`` chunks that is every
+chunk of the index, so recall is exact. /ask is called once per question; thresholds
+are applied afterwards, so the abstention trade-off costs no extra queries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import logging
+import subprocess
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, get_args
+
+import numpy as np
+
+from eval.beir import BeirDataset, load_beir, passages, rank_documents, score_beir
+from eval.gold import GOLD_PATH, GoldItem, contains_answer, load_gold
+from eval.metrics import (
+    GOLD_MEASURES,
+    AskOutcome,
+    Qrels,
+    breakdown,
+    mean_scores,
+    pick_threshold,
+    score_per_query,
+    threshold_sweep,
+)
+from eval.report import new_report_dir, write_report
+from index.types import Hit, Mode
+from ingest.embed import Embedder
+from ingest.errors import EvalDataError, QueryError
+
+if TYPE_CHECKING:
+    from index import Searcher
+    from service.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "ALL_MODES",
+    "DEFAULT_THRESHOLDS",
+    "FUSION_GRID",
+    "CachedQueryEmbedder",
+    "SearchConfig",
+    "ask_outcomes",
+    "default_corpus_dir",
+    "default_reports_dir",
+    "default_work_dir",
+    "evaluate_beir",
+    "evaluate_gold",
+    "gold_qrels",
+    "retrieve",
+    "run_eval",
+    "score_gold",
+    "sweep_fusion",
+]
+
+#: Every retrieval mode the index offers (a reranker added to ``Mode`` is picked up here).
+ALL_MODES: tuple[str, ...] = get_args(Mode)
+#: /ask thresholds tried in the abstention sweep.
+DEFAULT_THRESHOLDS: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(20))
+#: Hybrid fusion settings tried by the sweep. Only the ratio of the two weights matters
+#: to weighted RRF's ordering, so dense_weight stays 1.
+FUSION_GRID: dict[str, tuple[float, ...]] = {
+    "dense_weight": (1.0,),
+    "lexical_weight": (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0),
+    "fusion_k": (1, 5, 10, 20, 40, 60, 100),
+}
+_REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True, slots=True)
+class SearchConfig:
+    """The hybrid fusion knobs the Searcher is opened with."""
+
+    fusion_k: int = 60
+    dense_weight: float = 1.0
+    lexical_weight: float = 0.5
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SearchConfig:
+        return cls(settings.fusion_k, settings.dense_weight, settings.lexical_weight)
+
+
+class CachedQueryEmbedder:
+    """Wraps an Embedder so each distinct query is embedded once per run (sweeps re-ask them)."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self._cache: dict[str, np.ndarray] = {}
+
+    name = property(lambda self: self.inner.name)
+    dim = property(lambda self: self.inner.dim)
+    max_tokens = property(lambda self: self.inner.max_tokens)
+
+    def fingerprint(self) -> str:
+        return self.inner.fingerprint()
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if todo:
+            for text, vec in zip(todo, self.inner.embed_queries(todo), strict=True):
+                self._cache[text] = vec
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._cache[t] for t in texts])
+
+    def embed_passages(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
+        return self.inner.embed_passages(texts, show_progress=show_progress)
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+
+def default_work_dir(settings: Settings) -> Path:
+    """Where eval keeps its own indexes: beside the user's index, never inside it."""
+    data_dir = Path(settings.data_dir)
+    return data_dir.parent / f"{data_dir.name}-eval"
+
+
+def default_corpus_dir() -> Path | None:
+    """The repository's corpus/ when running from a checkout, else None."""
+    corpus = _REPO / "corpus"
+    return corpus if corpus.is_dir() else None
+
+
+def default_reports_dir() -> Path:
+    """eval/reports/ in a checkout (git-ignored), else ./eval-reports."""
+    return _REPO / "eval" / "reports" if (_REPO / "eval").is_dir() else Path("eval-reports")
+
+
+def open_searcher(data_dir: Path, embedder: Embedder, config: SearchConfig) -> Searcher:
+    from index import Searcher
+
+    return Searcher.open(
+        data_dir,
+        embedder,
+        fusion_k=config.fusion_k,
+        dense_weight=config.dense_weight,
+        lexical_weight=config.lexical_weight,
+    )
+
+
+def _indexer(data_dir: Path, embedder: Embedder, settings: Settings, show_progress: bool):
+    from index import Indexer
+
+    return Indexer(
+        data_dir,
+        embedder,
+        max_tokens=settings.chunk_max_tokens,
+        overlap_tokens=settings.chunk_overlap_tokens,
+        hnsw_threshold=settings.hnsw_threshold,
+        show_progress=show_progress,
+    )
+
+
+# -- gold set ------------------------------------------------------------------------------
+
+
+def retrieve(
+    searcher: Searcher, queries: Mapping[str, str], *, modes: Sequence[str], depth: int
+) -> dict[str, dict[str, list[Hit]]]:
+    """{mode: {query id: top-``depth`` hits}} for every query in every mode."""
+    return {
+        mode: {
+            qid: searcher.search(text, k=depth, mode=mode)  # type: ignore[arg-type]
+            for qid, text in queries.items()
+        }
+        for mode in modes
+    }
+
+
+def gold_qrels(
+    items: Sequence[GoldItem], retrieved: Mapping[str, Mapping[str, Sequence[Hit]]]
+) -> dict[str, dict[str, int]]:
+    """Pooled qrels: every chunk retrieved by any mode whose text holds the item's answer."""
+    qrels: dict[str, dict[str, int]] = {}
+    for item in items:
+        if not item.answerable or item.answer is None:
+            continue
+        relevant = qrels.setdefault(item.id, {})
+        for ranking in retrieved.values():
+            for hit in ranking.get(item.id, ()):
+                if contains_answer(hit.text, item.answer):
+                    relevant[hit.chunk_id] = 1
+    return qrels
+
+
+def score_gold(
+    items: Sequence[GoldItem],
+    retrieved: Mapping[str, Mapping[str, Sequence[Hit]]],
+    qrels: Qrels,
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, dict[str, float]]]]:
+    """Per-mode overall scores and breakdowns over the answerable items, and per-query scores."""
+    answerable = [i for i in items if i.answerable]
+    by_id = {i.id: i for i in answerable}
+    sections: dict[str, dict[str, Any]] = {}
+    per_mode: dict[str, dict[str, dict[str, float]]] = {}
+    for mode, ranking in retrieved.items():
+        ids = {qid: [h.chunk_id for h in hits[:10]] for qid, hits in ranking.items()}
+        pq = score_per_query(qrels, ids, measures=GOLD_MEASURES, query_ids=by_id)
+        per_mode[mode] = pq
+        sections[mode] = {
+            "overall": mean_scores(pq),
+            "by_lang_pair": breakdown(pq, lambda q: by_id[q].lang_pair),
+            "cross_lingual": breakdown(pq, lambda q: "yes" if by_id[q].cross_lingual else "no"),
+            "by_type": breakdown(pq, lambda q: by_id[q].type),
+        }
+    return sections, per_mode
+
+
+def ask_outcomes(
+    searcher: Searcher, embedder: Embedder, items: Sequence[GoldItem], *, k: int = 10
+) -> list[AskOutcome]:
+    """Call /ask's answerer once per item (threshold 0) and record its best candidate."""
+    from service.answer import answer_question
+
+    outcomes = []
+    for item in items:
+        result = answer_question(searcher, embedder, item.question, k=k, threshold=0.0)
+        best = result.best
+        answer = item.answer or ""
+        outcomes.append(
+            AskOutcome(
+                item_id=item.id,
+                answerable=item.answerable,
+                confidence=float(result.confidence),
+                has_candidate=best is not None,
+                sentence_has_answer=bool(
+                    best and item.answerable and contains_answer(best.sentence.text, answer)
+                ),
+                passage_has_answer=bool(
+                    best and item.answerable and contains_answer(best.hit.text, answer)
+                ),
+            )
+        )
+    return outcomes
+
+
+def sweep_fusion(
+    data_dir: Path,
+    embedder: Embedder,
+    items: Sequence[GoldItem],
+    qrels: Qrels,
+    *,
+    grid: Mapping[str, Iterable[float]] = FUSION_GRID,
+    depth: int = 10,
+) -> list[dict[str, float]]:
+    """Hybrid scores for every fusion setting of ``grid``, best first (MRR@10, hit@1, hit@5)."""
+    answerable = {i.id: i for i in items if i.answerable}
+    questions = {i.id: i.question for i in answerable.values()}
+    xling = [q for q, i in answerable.items() if i.cross_lingual]
+    rows = []
+    for dense_w, lex_w, fk in itertools.product(
+        grid["dense_weight"], grid["lexical_weight"], grid["fusion_k"]
+    ):
+        config = SearchConfig(fusion_k=int(fk), dense_weight=dense_w, lexical_weight=lex_w)
+        searcher = open_searcher(data_dir, embedder, config)
+        ranking = retrieve(searcher, questions, modes=("hybrid",), depth=depth)["hybrid"]
+        ids = {q: [h.chunk_id for h in hits] for q, hits in ranking.items()}
+        pq = score_per_query(qrels, ids, measures=GOLD_MEASURES, query_ids=questions)
+        means = mean_scores(pq)
+        rows.append(
+            {
+                **asdict(config),
+                "hit@1": means["hit@1"],
+                "hit@5": means["hit@5"],
+                "mrr@10": means["mrr@10"],
+                "xling_hit@5": mean_scores(pq, xling).get("hit@5", 0.0),
+            }
+        )
+    rows.sort(key=lambda r: (-r["mrr@10"], -r["hit@1"], -r["hit@5"], r["lexical_weight"]))
+    return rows
+
+
+def evaluate_gold(
+    data_dir: Path,
+    embedder: Embedder,
+    items: Sequence[GoldItem],
+    *,
+    config: SearchConfig,
+    answer_threshold: float,
+    modes: Sequence[str] = ALL_MODES,
+    depth: int = 100,
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    sweep: bool = True,
+) -> dict[str, Any]:
+    """The "gold" section of metrics.json for an index already built in ``data_dir``."""
+    searcher = open_searcher(data_dir, embedder, config)
+    questions = {i.id: i.question for i in items}
+    started = time.perf_counter()
+    retrieved = retrieve(searcher, questions, modes=modes, depth=depth)
+    search_seconds = time.perf_counter() - started
+    qrels = gold_qrels(items, retrieved)
+    sections, per_mode = score_gold(items, retrieved, qrels)
+    answerable = [i for i in items if i.answerable]
+    unjudged = [i.id for i in answerable if not qrels.get(i.id)]
+    if unjudged:
+        logger.warning("no retrieved chunk holds the answer of %s; they count as misses", unjudged)
+    chunks = searcher.counts()["chunks"]
+    gold: dict[str, Any] = {
+        "n_questions": len(items),
+        "n_answerable": len(answerable),
+        "n_chunks": chunks,
+        "pool_exhaustive": chunks <= depth and "dense" in modes,
+        "answer_in_no_chunk": unjudged,
+        "search_seconds": round(search_seconds, 2),
+        "modes": sections,
+    }
+
+    outcomes = ask_outcomes(searcher, embedder, items)
+    grid = sorted({*thresholds, answer_threshold})
+    rows = threshold_sweep(outcomes, grid)
+    recommended = pick_threshold(rows)
+    gold["ask"] = {
+        "threshold": answer_threshold,
+        "at_threshold": asdict(next(r for r in rows if r.threshold == answer_threshold)),
+        "sweep": [asdict(r) for r in rows],
+        "recommended": asdict(recommended) if recommended else None,
+        "per_question": [asdict(o) for o in outcomes],
+    }
+    if sweep and "hybrid" in modes:
+        gold["fusion_sweep"] = sweep_fusion(data_dir, embedder, items, qrels)
+    if "hybrid" in per_mode:
+        gold["misses"] = _misses(items, retrieved["hybrid"], per_mode["hybrid"])
+    return gold
+
+
+def _misses(
+    items: Sequence[GoldItem],
+    ranking: Mapping[str, Sequence[Hit]],
+    per_query: Mapping[str, Mapping[str, float]],
+) -> list[dict[str, str]]:
+    out = []
+    for item in items:
+        if not item.answerable or per_query[item.id]["hit@5"] > 0:
+            continue
+        top = ranking[item.id][0] if ranking[item.id] else None
+        out.append(
+            {
+                "id": item.id,
+                "type": item.type,
+                "pair": item.lang_pair,
+                "question": item.question,
+                "answer": item.answer or "",
+                "top": f"{top.chunk_id}: {top.text[:90]}…" if top else "(nothing)",
+            }
+        )
+    return out
+
+
+# -- BEIR ------------------------------------------------------------------------------------
+
+
+def evaluate_beir(
+    dataset: BeirDataset,
+    data_dir: Path,
+    embedder: Embedder,
+    settings: Settings,
+    *,
+    modes: Sequence[str] = ALL_MODES,
+    config: SearchConfig | None = None,
+    depth: int = 100,
+    show_progress: bool = False,
+) -> dict[str, Any]:
+    """Index ``dataset`` (one passage per document, incremental) into ``data_dir``; score modes."""
+    started = time.perf_counter()
+    report = _indexer(data_dir, embedder, settings, show_progress).ingest_parsed(passages(dataset))
+    index_seconds = time.perf_counter() - started
+    logger.info(
+        "BEIR %s indexed: %d new/changed passages embedded in %.0f s",
+        dataset.name,
+        report.chunks_embedded,
+        index_seconds,
+    )
+    searcher = open_searcher(data_dir, embedder, config or SearchConfig.from_settings(settings))
+    started = time.perf_counter()
+    results: dict[str, dict[str, float]] = {}
+    for mode in modes:
+
+        def search(text: str, mode: str = mode) -> list[str]:
+            try:
+                hits = searcher.search(text, k=depth, mode=mode)  # type: ignore[arg-type]
+            except QueryError as exc:
+                logger.warning("BEIR query %.60r skipped: %s", text, exc)
+                return []
+            return rank_documents((h.doc_id for h in hits), depth=depth)
+
+        results[mode], _ = score_beir(dataset, search)
+        logger.info("BEIR %s %s: %s", dataset.name, mode, results[mode])
+    return {
+        "path": str(dataset.path),
+        "n_docs": len(dataset.corpus),
+        "n_queries": len(dataset.queries),
+        "total_queries": dataset.total_queries,
+        "seed": None,
+        "index_seconds": round(index_seconds, 1),
+        "passages_embedded": report.chunks_embedded,
+        "search_seconds": round(time.perf_counter() - started, 1),
+        "modes": results,
+    }
+
+
+# -- the whole run ----------------------------------------------------------------------------
+
+
+def run_eval(
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    gold: bool = True,
+    gold_path: Path = GOLD_PATH,
+    corpus: Path | None = None,
+    beir: Sequence[Path] = (),
+    modes: Sequence[str] = ALL_MODES,
+    out: Path | None = None,
+    work_dir: Path | None = None,
+    max_queries: int | None = None,
+    seed: int = 0,
+    sweep: bool = True,
+    show_progress: bool = False,
+) -> Path:
+    """Evaluate, write ``<out>/<timestamp>/report.md`` (+ metrics.json, PNGs), return its path.
+
+    Raises EvalDataError for unknown modes, a missing corpus or a malformed dataset;
+    index errors propagate (all PartnerSearchError).
+    """
+    unknown = [m for m in modes if m not in ALL_MODES]
+    if unknown or not modes:
+        raise EvalDataError(f"unknown mode(s) {unknown}; choose among {', '.join(ALL_MODES)}")
+    if not gold and not beir:
+        raise EvalDataError("nothing to evaluate: keep the gold set or pass --beir DIR")
+    if embedder is None:
+        from ingest.embed import load_embedder
+
+        embedder = load_embedder(settings.model, cache_dir=Path(settings.cache))
+    embedder = CachedQueryEmbedder(embedder)
+    work_dir = Path(work_dir) if work_dir is not None else default_work_dir(settings)
+    config = SearchConfig.from_settings(settings)
+    # Load every input before the long part, so a typo fails in a second, not after indexing.
+    items = load_gold(gold_path) if gold else []
+    datasets = [load_beir(Path(p), max_queries=max_queries, seed=seed) for p in beir]
+    corpus = corpus if corpus is not None else default_corpus_dir()
+    if gold and (corpus is None or not Path(corpus).is_dir()):
+        raise EvalDataError(f"corpus folder {corpus} not found; pass --corpus DIR")
+
+    metrics: dict[str, Any] = {
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "run": {
+            "commit": _git_commit(),
+            "model": f"{embedder.name}@{embedder.fingerprint()}",
+            "chunking": f"{settings.chunk_max_tokens} tokens, "
+            f"overlap {settings.chunk_overlap_tokens}",
+            "fusion": f"dense_weight={config.dense_weight} lexical_weight={config.lexical_weight} "
+            f"fusion_k={config.fusion_k}",
+            "answer_threshold": settings.answer_threshold,
+            "modes": ",".join(modes),
+        },
+    }
+    if gold:
+        gold_dir = work_dir / "gold"
+        report = _indexer(gold_dir, embedder, settings, show_progress).ingest(
+            [Path(corpus)],
+            prune=True,  # type: ignore[arg-type]
+        )
+        if report.skipped:
+            logger.warning("corpus files skipped: %s", report.skipped)
+        metrics["run"]["gold_index"] = str(gold_dir)
+        metrics["gold"] = evaluate_gold(
+            gold_dir,
+            embedder,
+            items,
+            config=config,
+            answer_threshold=settings.answer_threshold,
+            modes=modes,
+            sweep=sweep,
+        )
+    if datasets:
+        metrics["beir"] = {}
+        for dataset in datasets:
+            section = evaluate_beir(
+                dataset,
+                work_dir / "beir" / dataset.name,
+                embedder,
+                settings,
+                modes=modes,
+                config=config,
+                show_progress=show_progress,
+            )
+            section["seed"] = seed
+            metrics["beir"][dataset.name] = section
+
+    root = Path(out) if out is not None else default_reports_dir()
+    folder = new_report_dir(root)
+    return write_report(folder, metrics, root=root)
+
+
+def _git_commit() -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=_REPO,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None
