@@ -1,0 +1,131 @@
+"""parse_file: one input file -> cleaned Document, its chunks and its sentences."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from ingest.chunk import chunk_document
+from ingest.clean import clean_text
+from ingest.errors import IngestError
+from ingest.lang import detect_lang
+from ingest.meta import extract_people, find_dateline, find_partners, guess_doc_type, guess_title
+from ingest.readers import SUPPORTED_SUFFIXES, read_bytes
+from ingest.types import Document, ParsedDocument
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["content_hash", "iter_input_files", "parse_file"]
+
+_NOT_DOCUMENTS = frozenset({"readme.md", "readme.txt"})
+_PAGE_SEPARATOR = "\n\n"
+
+
+def content_hash(data: bytes) -> str:
+    """sha256 hex digest of a file's raw bytes: the indexer skips files whose hash it knows."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def iter_input_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Expand ``paths``: directories recursively (sorted, supported suffixes only, hidden
+    files and README.md/README.txt skipped); files named explicitly are yielded as given,
+    whatever their type, so that an unsupported one is reported rather than ignored."""
+    seen: set[Path] = set()
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            candidates = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                and p.suffix.lower() in SUPPORTED_SUFFIXES
+                and p.name.lower() not in _NOT_DOCUMENTS
+            )
+        else:
+            candidates = [path]
+        for candidate in candidates:
+            key = candidate.resolve()
+            if key not in seen:
+                seen.add(key)
+                yield candidate
+
+
+def parse_file(
+    path: Path,
+    *,
+    count_tokens: Callable[[str], int],
+    max_tokens: int = 200,
+    overlap_tokens: int = 30,
+) -> ParsedDocument:
+    """Read, clean, detect language, extract metadata, chunk and split ``path`` into
+    sentences. ``count_tokens`` is the embedder's passage token counter; no chunk exceeds
+    ``max_tokens`` of it.
+
+    Raises IngestError ("<path>: <reason>") for an unknown type, a missing, empty,
+    encrypted, corrupt or undecodable file, or one with no text left after cleaning.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise IngestError(f"{path}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise IngestError(f"{path}: is a directory; pass it to iter_input_files") from exc
+    except OSError as exc:
+        raise IngestError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
+    raw = read_bytes(data, path)
+
+    # Pages are cleaned one by one so that their start offsets in the stored text are known.
+    parts: list[str] = []
+    page_starts: list[int] = []
+    removed: set[str] = set()
+    offset = 0
+    for page in raw.pages:
+        cleaned = clean_text(page)
+        removed |= cleaned.removed
+        if parts and cleaned.text:
+            offset += len(_PAGE_SEPARATOR)
+        page_starts.append(offset)
+        if cleaned.text:
+            parts.append(cleaned.text)
+            offset += len(cleaned.text)
+    text = _PAGE_SEPARATOR.join(parts)
+    if not text:
+        raise IngestError(f"{path}: no text left after removing boilerplate")
+
+    dateline = find_dateline(text)
+    document = Document(
+        doc_id=path.stem,
+        source=str(path),
+        title=guess_title(text, metadata_title=raw.title),
+        text=text,
+        content_hash=content_hash(data),
+        lang=detect_lang(text[:5000], default="other"),
+        doc_type=guess_doc_type(
+            text,
+            source_kind=raw.kind,
+            has_dateline=dateline is not None,
+            removed=frozenset(removed),
+            raw_text="\n".join(raw.pages)[:3000],
+        ),
+        date=dateline.date if dateline else None,
+        place=dateline.place if dateline else None,
+        partners=find_partners(text),
+        people=extract_people(text),
+        page_starts=tuple(page_starts) if raw.kind == "pdf" else (),
+    )
+    chunks, sentences = chunk_document(
+        document, count_tokens=count_tokens, max_tokens=max_tokens, overlap_tokens=overlap_tokens
+    )
+    logger.debug(
+        "%s: %s, %s, %d chunks, %d sentences",
+        path,
+        document.lang,
+        document.doc_type,
+        len(chunks),
+        len(sentences),
+    )
+    return ParsedDocument(document=document, chunks=chunks, sentences=sentences)

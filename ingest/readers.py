@@ -1,0 +1,232 @@
+"""Readers: file bytes -> raw text pages, one function per format.
+
+Every failure a user's file can cause (unknown type, empty, encrypted, corrupt,
+undecodable) becomes an :class:`IngestError` that names the file and the reason, so
+the caller can skip the file and go on.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from ingest.errors import IngestError
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["SUPPORTED_SUFFIXES", "RawDocument", "SourceKind", "read_bytes"]
+
+SourceKind = Literal["text", "html", "pdf", "docx"]
+
+_KIND_BY_SUFFIX: dict[str, SourceKind] = {
+    ".txt": "text",
+    ".md": "text",
+    ".html": "html",
+    ".htm": "html",
+    ".pdf": "pdf",
+    ".docx": "docx",
+}
+SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(_KIND_BY_SUFFIX)
+
+
+@dataclass(frozen=True, slots=True)
+class RawDocument:
+    """Text as read from the file, before cleaning. PDFs give one string per page."""
+
+    pages: tuple[str, ...]
+    kind: SourceKind
+    title: str | None = None  # from the file's own metadata (HTML <title>, PDF/DOCX properties)
+
+
+def read_bytes(data: bytes, path: Path) -> RawDocument:
+    """Decode ``data`` read from ``path`` according to its suffix.
+
+    Raises IngestError for an unsupported suffix, an empty file or unreadable content.
+    """
+    kind = _KIND_BY_SUFFIX.get(path.suffix.lower())
+    if kind is None:
+        shown = path.suffix or "(no extension)"
+        raise IngestError(
+            f"{path}: unsupported file type {shown!r}; supported: {', '.join(SUPPORTED_SUFFIXES)}"
+        )
+    if not data.strip():
+        raise IngestError(f"{path}: file is empty")
+    readers: dict[SourceKind, Callable[[bytes, Path], RawDocument]] = {
+        "text": _read_text,
+        "html": _read_html,
+        "pdf": _read_pdf,
+        "docx": _read_docx,
+    }
+    return readers[kind](data, path)
+
+
+# --- plain text and markdown -------------------------------------------------------------
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
+def decode_text(data: bytes, path: Path) -> str:
+    """Decode a text file: a BOM wins, then strict UTF-8, then charset-normalizer's guess
+    (French files are often cp1252 or latin-1)."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise IngestError(f"{path}: invalid {encoding} text after its BOM: {exc}") from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if b"\x00" in data:
+        raise IngestError(f"{path}: binary content (NUL bytes), not a text file")
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise IngestError(f"{path}: cannot detect the text encoding; re-save the file as UTF-8")
+    logger.debug("%s: decoded as %s", path, best.encoding)
+    return str(best)
+
+
+def _read_text(data: bytes, path: Path) -> RawDocument:
+    return RawDocument(pages=(decode_text(data, path),), kind="text")
+
+
+# --- HTML --------------------------------------------------------------------------------
+def _read_html(data: bytes, path: Path) -> RawDocument:
+    import trafilatura
+
+    # trafilatura keeps the main content: navigation, share bars, footers and scripts go.
+    doc = trafilatura.bare_extraction(
+        data,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        include_images=False,
+        include_links=False,
+        include_formatting=False,
+    )
+    text = getattr(doc, "text", None) if doc is not None else None
+    if not text or not text.strip():
+        raise IngestError(f"{path}: no main text found in the HTML page")
+    # trafilatura puts one block per line; blank lines make paragraphs explicit, and
+    # consecutive list items stay together as one list.
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    parts: list[str] = []
+    for line in lines:
+        if parts and line.startswith("- ") and parts[-1].startswith("- "):
+            parts[-1] += "\n" + line
+        else:
+            parts.append(line)
+    title = getattr(doc, "title", None) or None
+    return RawDocument(pages=("\n\n".join(parts),), kind="html", title=title)
+
+
+# --- PDF ---------------------------------------------------------------------------------
+_HYPHEN_BREAK = re.compile(r"(\w)-\n(?=[a-zà-öø-ÿœ])")
+_TERMINAL = re.compile(r"[.!?:;…»”\"]$")
+_BULLET_START = re.compile(r"^\s*(?:[-–•·▪◦*]|\d{1,2}[.)])\s")
+
+
+def _read_pdf(data: bytes, path: Path) -> RawDocument:
+    from pypdf import PdfReader
+    from pypdf.errors import FileNotDecryptedError, PyPdfError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise IngestError(f"{path}: encrypted PDF (password required); decrypt it first")
+        pages = tuple(_reflow_pdf_page(page.extract_text() or "") for page in reader.pages)
+        meta_title = reader.metadata.title if reader.metadata else None
+    except IngestError:
+        raise
+    except FileNotDecryptedError as exc:
+        raise IngestError(f"{path}: encrypted PDF (password required); decrypt it first") from exc
+    except (PyPdfError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        # pypdf lets lookup/type errors escape on malformed objects: all mean "corrupt".
+        raise IngestError(f"{path}: corrupt or unreadable PDF ({exc})") from exc
+    if not any(p.strip() for p in pages):
+        raise IngestError(f"{path}: PDF has no extractable text (scanned images?); OCR it first")
+    title = meta_title.strip() if isinstance(meta_title, str) and meta_title.strip() else None
+    return RawDocument(pages=pages, kind="pdf", title=title)
+
+
+def _reflow_pdf_page(text: str) -> str:
+    """Undo the PDF's line wrapping: re-join hyphenated words, merge wrapped lines, and keep
+    a line break only where a sentence, a heading or a list item ends."""
+    text = _HYPHEN_BREAK.sub(r"\1", text.replace("\r\n", "\n"))
+    lines = [line.strip() for line in text.split("\n")]
+    out: list[str] = []
+    for line in lines:
+        if not line:
+            if out and out[-1]:
+                out.append("")
+            continue
+        prev = out[-1] if out else ""
+        if prev and not _TERMINAL.search(prev) and not _BULLET_START.match(line):
+            first = line[0]
+            # A wrapped line continues in lower case; an upper-case start after a long line
+            # is also a wrap (names), after a short one it is a new heading or paragraph.
+            if first.islower() or first in "«(“\"'’" or (len(prev) > 60 and first.isupper()):
+                out[-1] = f"{prev} {line}"
+                continue
+        out.append(line)
+    return "\n".join(out).strip()
+
+
+# --- DOCX --------------------------------------------------------------------------------
+def _read_docx(data: bytes, path: Path) -> RawDocument:
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (zipfile.BadZipFile, PackageNotFoundError) as exc:
+        raise IngestError(f"{path}: not a valid .docx file (not a Word zip package)") from exc
+    except (KeyError, ValueError) as exc:
+        raise IngestError(f"{path}: corrupt .docx file ({exc})") from exc
+
+    from docx.table import Table
+
+    blocks: list[str] = []
+    heading_title: str | None = None
+    for item in document.iter_inner_content():
+        if isinstance(item, Table):
+            rows = [
+                " | ".join(dict.fromkeys(c.text.strip() for c in row.cells if c.text.strip()))
+                for row in item.rows
+            ]
+            blocks.append("\n".join(r for r in rows if r))
+            continue
+        text = item.text.strip()
+        if not text:
+            continue
+        style = (item.style.name if item.style is not None else "") or ""
+        if heading_title is None and style in ("Title", "Heading 1"):
+            heading_title = text
+        numbered = item._p.pPr is not None and item._p.pPr.numPr is not None
+        if style.startswith("List") or numbered:
+            item_text = f"- {text}"
+            if blocks and blocks[-1].startswith("- "):
+                blocks[-1] += "\n" + item_text
+                continue
+            blocks.append(item_text)
+            continue
+        blocks.append(text)
+    body = "\n\n".join(b for b in blocks if b)
+    if not body.strip():
+        raise IngestError(f"{path}: .docx has no text")
+    core_title = (document.core_properties.title or "").strip()
+    return RawDocument(pages=(body,), kind="docx", title=core_title or heading_title)
