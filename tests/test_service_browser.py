@@ -1,0 +1,153 @@
+"""The web page in real headless Chromium (Debian's /usr/bin/chromium, driven by Playwright)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from service_testdata import BOILERPLATE_FR, build_index
+
+from ingest.embed import HashEmbedder
+from service import create_app
+from service.settings import Settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ANSWER = "Le protocole de coopération a été signé le 8 juillet 2024 au CHU de Lille"
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    import uvicorn
+
+    root = tmp_path_factory.mktemp("browser")
+    build_index(root / "data", root / "docs")
+    settings = Settings(
+        data_dir=root / "data", cache=root / "cache", answer_threshold=0.0, api_token=None
+    )
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, embedder=HashEmbedder()),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start within 30 s"
+        assert thread.is_alive(), "uvicorn stopped during start-up"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture()
+def page(base_url: str):
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM.exists(), "install Debian's chromium package (`make test` does)"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(locale="fr-FR")
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        outside: list[str] = []
+        page.on(
+            "request",
+            lambda r: outside.append(r.url) if not r.url.startswith(base_url) else None,
+        )
+        yield page
+        browser.close()
+        assert outside == [], f"the page fetched from outside the server: {outside}"
+
+
+def test_question_shows_cited_answer_and_document_view_highlights_it(page, base_url):
+    page.goto(base_url + "/")
+    # The query box has a French label and has the focus: typing and Enter is enough.
+    box = page.get_by_label("Votre question")
+    assert page.evaluate("document.activeElement.id") == "q"
+    box.type("Quand le protocole de coopération a-t-il été signé au CHU ?")
+    page.keyboard.press("Enter")
+
+    mark = page.locator("#answer blockquote mark")
+    mark.wait_for()
+    assert mark.inner_text().startswith(ANSWER)
+    citation = page.locator("#answer .citation cite").inner_text()
+    assert "[lille_protocol, " in citation and "caractères " in citation
+    passages = page.locator("ol.passages li.passage")
+    assert passages.count() >= 1
+    assert passages.first.locator("mark").inner_text().startswith(ANSWER)
+
+    # Open the document view from the keyboard.
+    page.locator("#answer-link").focus()
+    page.keyboard.press("Enter")
+    cited = page.locator("#doc-view #cited")
+    cited.wait_for()
+    assert cited.inner_text().startswith(ANSWER)
+    assert page.evaluate("document.activeElement.id") == "cited"
+    assert page.locator("#search-view").is_hidden()
+    doc_text = page.locator("#doc-text").inner_text()
+    assert "Université de Lille" in doc_text and doc_text.index(ANSWER) > 0
+    assert "#/doc/lille_protocol?start=" in page.url
+
+    # Back to the results, which are still there.
+    page.go_back()
+    page.locator("#answer blockquote mark").wait_for()
+
+
+def test_similar_wording_mode_lists_both_occurrences_in_english(page, base_url):
+    page.goto(base_url + "/")
+    page.click("#ui-en")
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.get_by_label("Similar wording (press office)").check()
+    page.get_by_label("Sentence to find precedents for").fill(BOILERPLATE_FR)
+    page.keyboard.press("Enter")
+    first = page.locator("ol.wordings > li").first
+    first.wait_for()
+    occurrences = first.locator("ul.occurrences li")
+    assert occurrences.count() == 2
+    cites = " ".join(occurrences.all_inner_texts())
+    assert "lille_protocol" in cites and "saclay_convention" in cites
+
+
+def test_filters_and_errors_are_shown(page, base_url):
+    page.goto(base_url + "/")
+    page.get_by_label("Chercher des passages").check()
+    page.get_by_label("Langue", exact=True).select_option("en")
+    page.get_by_label("Mots-clés ou question").fill("Inserm research units")
+    page.keyboard.press("Enter")
+    page.locator("ol.passages li").first.wait_for()
+    cites = page.locator("ol.passages cite").all_inner_texts()
+    assert cites and all(c.startswith("[northwest_interview,") for c in cites)
+
+    # A date range in the wrong order comes back as the API's message, shown on the page.
+    page.get_by_label("Du", exact=True).fill("2024-05-01")
+    page.get_by_label("Au", exact=True).fill("2023-01-01")
+    page.click("#submit")
+    status = page.locator("#status.error")
+    status.wait_for()
+    assert "date_from 2024-05-01 is after date_to 2023-01-01" in status.inner_text()
