@@ -76,6 +76,9 @@ _BOMS = (
 )
 
 
+_WESTERN = ("cp1252", "iso8859_15", "latin_1")
+
+
 def decode_text(data: bytes, path: Path) -> str:
     """Decode a text file: a BOM wins, then strict UTF-8, then charset-normalizer's guess
     (French files are often cp1252 or latin-1)."""
@@ -93,11 +96,20 @@ def decode_text(data: bytes, path: Path) -> str:
         raise IngestError(f"{path}: binary content (NUL bytes), not a text file")
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
+    results = from_bytes(data)
+    best = results.best()
     if best is None:
         raise IngestError(f"{path}: cannot detect the text encoding; re-save the file as UTF-8")
+    # Short French texts decode cleanly in several 8-bit code pages (cp1250 turns "è" into
+    # "č"); when a Western one reads the bytes as well as the best guess, it wins.
+    for encoding in _WESTERN:
+        match = next((m for m in results if m.encoding == encoding), None)
+        if match is not None and match.chaos <= best.chaos + 0.01:
+            best = match
+            break
     logger.debug("%s: decoded as %s", path, best.encoding)
-    return str(best)
+    # Decode ourselves: a CharsetMatch's str() may be the text of its group's leader.
+    return data.decode(best.encoding)
 
 
 def _read_text(data: bytes, path: Path) -> RawDocument:
@@ -195,7 +207,11 @@ def _read_docx(data: bytes, path: Path) -> RawDocument:
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, PackageNotFoundError) as exc:
         raise IngestError(f"{path}: not a valid .docx file (not a Word zip package)") from exc
-    except (KeyError, ValueError) as exc:
+    except KeyError as exc:  # a zip, but without the parts of a Word document
+        raise IngestError(
+            f"{path}: not a valid .docx file (a zip archive without a Word document inside)"
+        ) from exc
+    except ValueError as exc:
         raise IngestError(f"{path}: corrupt .docx file ({exc})") from exc
 
     from docx.table import Table
