@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ingest.lang import detect_lang
-from ingest.types import Chunk, Document, Sentence
+from ingest.types import Chunk, Document, Lang, Sentence
 
 logger = logging.getLogger(__name__)
 
@@ -192,11 +192,11 @@ def _pack(
     n_overlap = 0  # leading segments of ``cur`` repeated from the previous chunk
     cur_tokens = 0
 
-    def emit() -> None:
+    def emit(*, overlap: bool) -> None:
         nonlocal cur, n_overlap, cur_tokens
         spans.append((cur[0].start, cur[-1].end))
         tail: list[Segment] = []
-        for seg in reversed(cur[1:]):
+        for seg in reversed(cur[1:] if overlap else ()):
             if count(text[seg.start : cur[-1].end]) - overhead > overlap_tokens:
                 break
             tail.insert(0, seg)
@@ -207,8 +207,10 @@ def _pack(
         group = queue.popleft()
         has_new = len(cur) > n_overlap
         new_para = bool(cur) and group[0].para != cur[-1].para
+        # A new section (it opens with a heading) starts clean, without repeated text.
+        new_section = group[0].kind == "heading"
         if has_new and new_para and cur_tokens >= _SOFT_FILL * max_tokens:
-            emit()
+            emit(overlap=not new_section)
         start = cur[0].start if cur else group[0].start
         tokens = count(text[start : group[-1].end])
         if tokens <= max_tokens:
@@ -217,7 +219,7 @@ def _pack(
             continue
         queue.appendleft(group)
         if len(cur) > n_overlap:
-            emit()
+            emit(overlap=not new_section)
         elif cur:  # only repeated text in front and the group still does not fit: shed it
             cur.pop(0)
             n_overlap -= 1
@@ -289,7 +291,7 @@ def chunk_document(
     )
     chunk_starts = [c.start for c in chunks]
 
-    def chunk_lang(offset: int) -> str:
+    def chunk_lang(offset: int) -> Lang:
         i = bisect.bisect_right(chunk_starts, offset) - 1
         return chunks[i].lang if i >= 0 else document.lang
 
@@ -301,7 +303,7 @@ def chunk_document(
             text=text[seg.start : seg.end],
             start=seg.start,
             end=seg.end,
-            lang=detect_lang(text[seg.start : seg.end], default=chunk_lang(seg.start)),  # type: ignore[arg-type]
+            lang=detect_lang(text[seg.start : seg.end], default=chunk_lang(seg.start)),
             page=page_of(seg.start),
         )
         for i, seg in enumerate(segments)

@@ -117,12 +117,37 @@ def _read_text(data: bytes, path: Path) -> RawDocument:
 
 
 # --- HTML --------------------------------------------------------------------------------
+# Page furniture that is never content. trafilatura drops it from long pages by itself but
+# falls back to "all text" on short ones, so it goes before extraction.
+_FURNITURE_XPATH = (
+    "//script|//style|//noscript|//template|//nav|//aside|//form|//footer|//iframe"
+    "|//header[not(ancestor::article) and not(ancestor::main)]"
+)
+_FURNITURE_ATTR = re.compile(
+    r"(?:^|[\s_-])(?:share|sharing|social|breadcrumbs?|cookies?|menu|navbar|skip-link)"
+    r"(?:$|[\s_-])",
+    re.IGNORECASE,
+)
+
+
 def _read_html(data: bytes, path: Path) -> RawDocument:
     import trafilatura
+    from lxml import etree
+    from lxml import html as lxml_html
 
-    # trafilatura keeps the main content: navigation, share bars, footers and scripts go.
+    try:
+        tree = lxml_html.fromstring(data)
+    except (etree.ParserError, ValueError) as exc:
+        raise IngestError(f"{path}: unreadable HTML ({exc})") from exc
+    title_text = tree.findtext(".//title")
+    for element in tree.xpath(_FURNITURE_XPATH):
+        element.drop_tree()
+    for element in list(tree.iter()):
+        marks = f"{element.get('class', '')} {element.get('id', '')} {element.get('role', '')}"
+        if element.getparent() is not None and _FURNITURE_ATTR.search(marks):
+            element.drop_tree()
     doc = trafilatura.bare_extraction(
-        data,
+        lxml_html.tostring(tree, encoding="unicode"),
         with_metadata=True,
         include_comments=False,
         include_tables=True,
@@ -142,7 +167,7 @@ def _read_html(data: bytes, path: Path) -> RawDocument:
             parts[-1] += "\n" + line
         else:
             parts.append(line)
-    title = getattr(doc, "title", None) or None
+    title = getattr(doc, "title", None) or (title_text or "").strip() or None
     return RawDocument(pages=("\n\n".join(parts),), kind="html", title=title)
 
 

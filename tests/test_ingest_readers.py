@@ -264,6 +264,20 @@ def test_html_main_text_without_boilerplate(tmp_path: Path) -> None:
     assert "HCERES" in doc.partners
 
 
+def test_short_html_page_in_cp1252_drops_its_menu(tmp_path: Path) -> None:
+    page = (
+        '<html><head><meta charset="windows-1252"><title>Accord</title></head><body>'
+        "<nav><a>Accueil</a> <a>Nous contacter</a></nav>"
+        '<div class="social-share">Facebook Twitter</div>'
+        "<p>L’Inserm coopère avec le CHU de Lille ; « très » bien.</p></body></html>"
+    )
+    path = tmp_path / "court.html"
+    path.write_bytes(page.encode("cp1252"))
+    doc = _parse(path).document
+    assert doc.text == "L’Inserm coopère avec le CHU de Lille ; « très » bien."
+    assert doc.title == "Accord"
+
+
 def test_html_without_main_text_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "menu.htm"
     path.write_text(
