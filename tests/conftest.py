@@ -44,3 +44,16 @@ def hash_embedder():
     from ingest.embed import HashEmbedder
 
     return HashEmbedder()
+
+
+@pytest.fixture(scope="session")
+def corpus_index_dir(tmp_path_factory, real_embedder, corpus_dir) -> Path:
+    """One real index of corpus/ (multilingual-e5-small, default settings), built once per
+    session and shared: treat it as read-only (copy it before ingesting into it)."""
+    from index import Indexer
+
+    data_dir = tmp_path_factory.mktemp("corpus_index")
+    report = Indexer(data_dir, real_embedder).ingest([corpus_dir])
+    if report.skipped or report.documents != 5:
+        raise RuntimeError(f"corpus index incomplete: {report}")
+    return data_dir
