@@ -303,7 +303,7 @@ def chunk_document(
             text=text[seg.start : seg.end],
             start=seg.start,
             end=seg.end,
-            lang=detect_lang(text[seg.start : seg.end], default=chunk_lang(seg.start)),
+            lang=detect_lang(text[seg.start : seg.end], default=chunk_lang(seg.start), quick=True),
             page=page_of(seg.start),
         )
         for i, seg in enumerate(segments)

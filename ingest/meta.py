@@ -238,22 +238,24 @@ def find_partners(text: str) -> tuple[str, ...]:
     """Partner institutions named in ``text``, canonical names, in order of first mention."""
     gaz = _gazetteer()
     found: list[tuple[int, str]] = []
-    taken: list[tuple[int, int]] = []
+    taken = bytearray(len(text))  # characters already part of a recognised name
+
+    def claim(m: re.Match[str]) -> bool:
+        if any(taken[m.start() : m.end()]):
+            return False
+        taken[m.start() : m.end()] = b"\x01" * (m.end() - m.start())
+        return True
+
     for pattern in (gaz.pattern, gaz.exact):
         for m in pattern.finditer(text):
-            if any(s < m.end() and m.start() < e for s, e in taken):
-                continue
-            taken.append(m.span())
-            found.append((m.start(), gaz.canonical[_fold(m.group())]))
+            if claim(m):
+                found.append((m.start(), gaz.canonical[_fold(m.group())]))
     for pattern, template in _RULES:
         for m in pattern.finditer(text):
-            if any(s < m.end() and m.start() < e for s, e in taken):
-                continue
             x = m.group("x").strip()
-            if x.split()[0].strip("-") in _NOT_A_PLACE:
+            if x.split()[0].strip("-") in _NOT_A_PLACE or not claim(m):
                 continue
             name = template.format(x=x)
-            taken.append(m.span())
             found.append((m.start(), gaz.canonical.get(_fold(name), name)))
     for pattern, template in (
         (_UNIVERSITY_LIST, "University of {x}"),

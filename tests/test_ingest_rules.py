@@ -10,6 +10,7 @@ import pytest
 from ingest import Document, HashEmbedder, Person
 from ingest.chunk import chunk_document, segment_text, split_sentences
 from ingest.clean import clean_text
+from ingest.lang import detect_lang
 from ingest.meta import extract_people, find_dateline, find_partners, guess_doc_type
 
 COUNT = HashEmbedder().count_tokens
@@ -81,6 +82,14 @@ def test_clean_keeps_prose_that_mentions_networks_and_typography() -> None:
 def test_clean_rejoins_a_paragraph_cut_in_two() -> None:
     raw = "**« Offrir une**\n\n**médecine de qualité »** a déclaré le PDG."
     assert clean_text(raw).text == "« Offrir une médecine de qualité » a déclaré le PDG."
+
+
+def test_quick_language_vote_and_its_fallback() -> None:
+    fr = "Les équipes de l’Inserm et des universités sont engagées dans cette recherche."
+    en = "The teams of Inserm and the universities are committed to this research work."
+    de = "Die Teams des Inserm und der Universitäten arbeiten gemeinsam an dieser Forschung."
+    assert [detect_lang(t, quick=True) for t in (fr, en, de)] == ["fr", "en", "other"]
+    assert [detect_lang(t) for t in (fr, en, de)] == ["fr", "en", "other"]
 
 
 # --- sentences ---------------------------------------------------------------------------
