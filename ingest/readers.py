@@ -179,7 +179,7 @@ _BULLET_START = re.compile(r"^\s*(?:[-–•·▪◦*]|\d{1,2}[.)])\s")
 
 def _read_pdf(data: bytes, path: Path) -> RawDocument:
     from pypdf import PdfReader
-    from pypdf.errors import FileNotDecryptedError, PyPdfError
+    from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data))
@@ -191,6 +191,11 @@ def _read_pdf(data: bytes, path: Path) -> RawDocument:
         raise
     except FileNotDecryptedError as exc:
         raise IngestError(f"{path}: encrypted PDF (password required); decrypt it first") from exc
+    except DependencyError as exc:
+        raise IngestError(
+            f"{path}: encrypted PDF needs an optional package ({exc}); "
+            "pip install cryptography, or decrypt the file first"
+        ) from exc
     except (PyPdfError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
         # pypdf lets lookup/type errors escape on malformed objects: all mean "corrupt".
         raise IngestError(f"{path}: corrupt or unreadable PDF ({exc})") from exc

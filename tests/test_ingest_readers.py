@@ -118,11 +118,14 @@ def test_encrypted_pdf_is_refused(tmp_path: Path, lille_pdf: Path) -> None:
         _parse(path)
 
 
-def test_pdf_encrypted_with_empty_user_password_is_read(tmp_path: Path, lille_pdf: Path) -> None:
+@pytest.mark.parametrize("algorithm", ["RC4-128", "AES-256"])
+def test_pdf_encrypted_with_empty_user_password_is_read(
+    tmp_path: Path, lille_pdf: Path, algorithm: str
+) -> None:
     from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter(clone_from=PdfReader(lille_pdf))
-    writer.encrypt(user_password="", owner_password="owner", algorithm="RC4-128")
+    writer.encrypt(user_password="", owner_password="owner", algorithm=algorithm)
     buf = io.BytesIO()
     writer.write(buf)
     path = tmp_path / "restricted.pdf"
