@@ -50,5 +50,81 @@ def build_model() -> None:
     typer.echo(str(path))
 
 
+@app.command("eval")
+def eval_cmd(
+    beir: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--beir", help="BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv); repeatable"
+        ),
+    ] = None,
+    modes: Annotated[
+        list[str] | None,
+        typer.Option("--modes", help="retrieval modes, comma-separated or repeated [default: all]"),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="reports folder [default: eval/reports]")
+    ] = None,
+    gold: Annotated[
+        bool | None,
+        typer.Option("--gold/--no-gold", help="score the gold set [default: only without --beir]"),
+    ] = None,
+    corpus: Annotated[
+        Path | None,
+        typer.Option("--corpus", help="folder indexed for the gold set [default: corpus/]"),
+    ] = None,
+    work_dir: Annotated[
+        Path | None,
+        typer.Option("--work-dir", help="where eval keeps its indexes [default: <data_dir>-eval]"),
+    ] = None,
+    max_queries: Annotated[
+        int | None, typer.Option("--max-queries", min=1, help="sample this many BEIR queries")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="seed of the BEIR query sample")] = 0,
+    sweep: Annotated[
+        bool, typer.Option("--sweep/--no-sweep", help="sweep hybrid fusion weights on the gold set")
+    ] = True,
+) -> None:
+    """Score every retrieval mode (gold set and/or BEIR datasets) and write a report."""
+    from eval.report import quality_checks
+    from eval.run import ALL_MODES, run_eval
+
+    settings = _settings()
+    chosen = [m.strip() for m in ",".join(modes or ALL_MODES).split(",") if m.strip()]
+    try:
+        report = run_eval(
+            settings,
+            gold=gold if gold is not None else not beir,
+            corpus=corpus,
+            beir=beir or (),
+            modes=chosen,
+            out=out,
+            work_dir=work_dir,
+            max_queries=max_queries,
+            seed=seed,
+            sweep=sweep,
+            show_progress=sys.stderr.isatty(),
+        )
+    except PartnerSearchError as exc:
+        _fail(exc)
+    import json
+
+    metrics = json.loads((report.parent / "metrics.json").read_text(encoding="utf-8"))
+    for name, data in (metrics.get("gold") or {}).get("modes", {}).items():
+        o = data["overall"]
+        typer.echo(
+            f"gold {name:8s} hit@1 {o['hit@1']:.3f}  hit@5 {o['hit@5']:.3f}  "
+            f"MRR@10 {o['mrr@10']:.3f}  nDCG@10 {o['ndcg@10']:.3f}"
+        )
+    if "gold" in metrics:
+        for label, value, minimum, ok in quality_checks(metrics):
+            shown = "n/a" if value is None else f"{value:.3f}"
+            typer.echo(f"  {'pass' if ok else 'FAIL'}  {label} {shown} (bar {minimum:.2f})")
+    for name, data in (metrics.get("beir") or {}).items():
+        for mode, scores in data["modes"].items():
+            typer.echo(f"{name} {mode:8s} " + "  ".join(f"{k} {v:.3f}" for k, v in scores.items()))
+    typer.echo(str(report))
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
