@@ -142,7 +142,10 @@ class Indexer:
                 sources[path] = uploads / safe
             with snapshot.writer_lock(self.data_dir):
                 ref = self._base(rebuild=False)
-                plan = self._plan_files(staged, self._known(ref), report, sources=sources)
+                labels = {path: path.name for path in staged}
+                plan = self._plan_files(
+                    staged, self._known(ref), report, sources=sources, labels=labels
+                )
                 for path, final in sources.items():
                     if path.exists() and final.stem in plan.seen:
                         path.replace(final)
@@ -215,7 +218,12 @@ class Indexer:
         report: IngestReport,
         *,
         sources: dict[Path, Path],
+        labels: dict[Path, str] | None = None,
     ) -> _Plan:
+        """Decide per file: unchanged (hash known), parse and upsert, or skip with a reason.
+
+        ``sources`` maps a staged upload to where it will live; ``labels`` names it in reports.
+        """
         import ingest as ingest_pkg
 
         plan = _Plan()
@@ -225,21 +233,22 @@ class Indexer:
         )
         for path in bar:
             report.files_read += 1
+            label = (labels or {}).get(path, str(path))
             source = str(sources.get(path, path).resolve())
             try:
                 data = path.read_bytes()
             except OSError as exc:
-                report.skipped.append((str(path), f"cannot read: {exc.strerror or exc}"))
+                report.skipped.append((label, f"cannot read: {exc.strerror or exc}"))
                 continue
             digest = ingest_pkg.content_hash(data)
             stem = Path(source).stem
             if stem in plan.seen:
                 report.skipped.append(
-                    (str(path), f"document id {stem!r} already read from {plan.seen[stem]}")
+                    (label, f"document id {stem!r} already read from {plan.seen[stem]}")
                 )
                 continue
             if known.get(stem, ("", ""))[0] == digest:
-                plan.seen[stem] = str(path)
+                plan.seen[stem] = label
                 report.unchanged.append(stem)
                 if known[stem][1] != source:
                     plan.moves[stem] = source
@@ -252,9 +261,9 @@ class Indexer:
                     overlap_tokens=self.overlap_tokens,
                 )
             except IngestError as exc:
-                report.skipped.append((str(path), str(exc)))
+                report.skipped.append((label, str(exc).replace(str(path), label)))
                 continue
-            self._plan_one(parsed, source, known, plan, report, path=str(path))
+            self._plan_one(parsed, source, known, plan, report, path=label)
         return plan
 
     @staticmethod

@@ -1,0 +1,224 @@
+"""Incremental ingest of real files (parser + HashEmbedder) and the `partnersearch ingest` CLI."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import ingest.embed
+from index import Indexer, Searcher
+from index.dense import DenseIndex
+from ingest.embed import HashEmbedder
+from service.cli import app
+
+NORMANDY = "002_86b4586c1617dcb0"
+INTERVIEW = "004_141e648614901eb4"
+
+
+@pytest.fixture()
+def corpus_copy(tmp_path, corpus_dir) -> Path:
+    """A writable copy of corpus/ (README.md included: iter_input_files leaves it out)."""
+    dest = tmp_path / "corpus"
+    shutil.copytree(corpus_dir, dest)
+    return dest
+
+
+def _chunk_ids(data: Path, embedder) -> list[str]:
+    searcher = Searcher.open(data, embedder)
+    return sorted(h.chunk_id for h in searcher.search("Inserm", k=200, mode="dense"))
+
+
+def test_first_ingest_reads_the_corpus(tmp_path, corpus_copy, hash_embedder) -> None:
+    report = Indexer(tmp_path / "data", hash_embedder).ingest([corpus_copy])
+    assert report.files_read == 5 and report.skipped == []
+    assert len(report.added) == 5 and report.documents == 5
+    assert report.chunks_embedded == report.chunks > 5
+    assert report.sentences_embedded == report.sentences > report.chunks
+    assert report.languages == {"en": 1, "fr": 4}
+
+
+def test_second_ingest_of_the_same_corpus_embeds_nothing(tmp_path, corpus_copy, hash_embedder):
+    indexer = Indexer(tmp_path / "data", hash_embedder)
+    first = indexer.ingest([corpus_copy])
+    ids_before = _chunk_ids(tmp_path / "data", hash_embedder)
+    second = indexer.ingest([corpus_copy])
+    assert (second.chunks_embedded, second.sentences_embedded) == (0, 0)
+    assert len(second.unchanged) == 5 and second.added == second.updated == []
+    assert second.snapshot_id == first.snapshot_id  # nothing changed, nothing published
+    assert (second.documents, second.chunks) == (first.documents, first.chunks)
+    assert _chunk_ids(tmp_path / "data", hash_embedder) == ids_before
+
+
+def test_ids_are_stable_across_a_rebuild(tmp_path, corpus_copy, hash_embedder) -> None:
+    data = tmp_path / "data"
+    indexer = Indexer(data, hash_embedder)
+    indexer.ingest([corpus_copy])
+    searcher = Searcher.open(data, hash_embedder)
+    dense_ids = DenseIndex.load(data / "snapshots" / searcher.snapshot_id / "chunks.faiss")
+    before = sorted(dense_ids.all_vectors()[0].tolist())
+    chunks_before = _chunk_ids(data, hash_embedder)
+    report = indexer.ingest([corpus_copy], rebuild=True)
+    assert report.chunks_embedded == report.chunks
+    after = DenseIndex.load(data / "snapshots" / report.snapshot_id / "chunks.faiss")
+    assert sorted(after.all_vectors()[0].tolist()) == before
+    assert _chunk_ids(data, hash_embedder) == chunks_before
+
+
+def test_changed_file_replaces_its_chunks(tmp_path, corpus_copy, hash_embedder) -> None:
+    data = tmp_path / "data"
+    indexer = Indexer(data, hash_embedder)
+    indexer.ingest([corpus_copy])
+    path = corpus_copy / f"{NORMANDY}.txt"
+    path.write_text(
+        " Le 3 mars 2025\n\nLa Région Normandie et l’Inserm prolongent leur accord.\n\n"
+        "Le nouvel accord finance des équipes de cardiologie marines à Cherbourg.\n",
+        encoding="utf-8",
+    )
+    report = indexer.ingest([corpus_copy])
+    assert report.updated == [NORMANDY] and len(report.unchanged) == 4
+    searcher = Searcher.open(data, hash_embedder)
+    normandy = [h for h in searcher.search("accord", k=200, mode="dense") if h.doc_id == NORMANDY]
+    assert report.chunks_embedded == len(normandy) >= 1
+    assert all("six" not in h.text for h in normandy)
+    assert searcher.search("Cherbourg", k=1, mode="lexical")[0].doc_id == NORMANDY
+    assert searcher.search("Hervé Morin", k=5, mode="lexical") == []
+
+
+def test_prune_removes_documents_whose_files_are_gone(tmp_path, corpus_copy, hash_embedder):
+    data = tmp_path / "data"
+    indexer = Indexer(data, hash_embedder)
+    indexer.ingest([corpus_copy])
+    (corpus_copy / f"{INTERVIEW}.txt").unlink()
+    kept = indexer.ingest([corpus_copy])
+    assert kept.removed == [] and kept.documents == 5
+    pruned = indexer.ingest([corpus_copy], prune=True)
+    assert pruned.removed == [INTERVIEW] and pruned.documents == 4
+    assert pruned.languages == {"fr": 4}
+    searcher = Searcher.open(data, hash_embedder)
+    assert searcher.document(INTERVIEW) is None
+    assert searcher.search("Roquette Merck", k=5, mode="lexical") == []
+
+
+def test_prune_only_touches_the_folders_given(tmp_path, corpus_copy, hash_embedder) -> None:
+    data = tmp_path / "data"
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "note_1.txt").write_text("Une note sur l’Inserm et le CHU de Lille.\n", "utf-8")
+    indexer = Indexer(data, hash_embedder)
+    indexer.ingest([corpus_copy, other])
+    (other / "note_1.txt").unlink()
+    report = indexer.ingest([corpus_copy], prune=True)
+    assert report.removed == [] and report.documents == 6
+    report = indexer.ingest([other], prune=True)
+    assert report.removed == ["note_1"] and report.documents == 5
+
+
+def test_bad_files_are_skipped_with_reasons(tmp_path, corpus_copy, hash_embedder) -> None:
+    (corpus_copy / "empty.txt").write_bytes(b"")
+    (corpus_copy / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
+    report = Indexer(tmp_path / "data", hash_embedder).ingest(
+        [corpus_copy, tmp_path / "missing_dir"]
+    )
+    reasons = dict(report.skipped)
+    assert set(reasons) == {
+        str(corpus_copy / "empty.txt"),
+        str(corpus_copy / "broken.pdf"),
+        str(tmp_path / "missing_dir"),
+    }
+    assert reasons[str(tmp_path / "missing_dir")] == "no such file or directory"
+    assert reasons[str(corpus_copy / "empty.txt")].startswith(str(corpus_copy / "empty.txt"))
+    assert report.documents == 5 and report.files_read == 7
+
+
+def test_uploads_are_kept_in_the_data_dir_and_failures_change_nothing(
+    tmp_path, corpus_dir, hash_embedder
+) -> None:
+    data = tmp_path / "data"
+    indexer = Indexer(data, hash_embedder)
+    good = (corpus_dir / f"{NORMANDY}.txt").read_bytes()
+    report = indexer.ingest_files([(f"{NORMANDY}.txt", good), ("bad.pdf", b"%PDF-1.4 junk")])
+    assert report.added == [NORMANDY] and len(report.skipped) == 1
+    name, reason = report.skipped[0]
+    assert name == "bad.pdf" and reason.startswith("bad.pdf: ") and ".incoming" not in reason
+    assert (data / "uploads" / f"{NORMANDY}.txt").read_bytes() == good
+    assert not (data / "uploads" / "bad.pdf").exists()
+    assert [p.name for p in (data / "uploads").iterdir()] == [f"{NORMANDY}.txt"]
+    searcher = Searcher.open(data, hash_embedder)
+    assert searcher.document(NORMANDY).source == str(
+        (data / "uploads" / f"{NORMANDY}.txt").resolve()
+    )
+    snapshot = searcher.snapshot_id
+    failed = indexer.ingest_files([("bad.pdf", b"%PDF-1.4 junk")])
+    assert failed.added == [] and len(failed.skipped) == 1
+    assert Searcher.open(data, hash_embedder).snapshot_id == snapshot
+    assert indexer.delete(NORMANDY) is True
+    assert not (data / "uploads" / f"{NORMANDY}.txt").exists()
+
+
+# -- CLI --------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def cli_env(tmp_path, monkeypatch) -> Path:
+    data = tmp_path / "data"
+    monkeypatch.setenv("PARTNERSEARCH_DATA_DIR", str(data))
+    monkeypatch.setattr(ingest.embed, "load_embedder", lambda *a, **kw: HashEmbedder())
+    return data
+
+
+def test_cli_ingest_prints_a_summary_and_is_incremental(cli_env, corpus_copy) -> None:
+    runner = CliRunner()
+    first = runner.invoke(app, ["ingest", str(corpus_copy)])
+    assert first.exit_code == 0, first.output
+    lines = first.stdout.splitlines()
+    assert lines[0] == "files read: 5" and lines[1] == "skipped: 0"
+    assert lines[2] == "documents: 5 (added 5, updated 0, unchanged 0, removed 0)"
+    assert lines[5] == "languages: en 1, fr 4"
+    assert lines[3].startswith("chunks: ") and lines[3].endswith(" embedded)")
+    second = runner.invoke(app, ["ingest", str(corpus_copy)])
+    assert second.exit_code == 0
+    assert "documents: 5 (added 0, updated 0, unchanged 5, removed 0)" in second.stdout
+    assert "(0 embedded)" in second.stdout.splitlines()[3]
+
+
+def test_cli_ingest_prune_and_partial_failure_exit_zero(cli_env, corpus_copy) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", str(corpus_copy)]).exit_code == 0
+    (corpus_copy / f"{INTERVIEW}.txt").unlink()
+    (corpus_copy / "empty.txt").write_bytes(b"")
+    result = runner.invoke(app, ["ingest", "--prune", str(corpus_copy)])
+    assert result.exit_code == 0, result.output
+    assert "skipped: 1" in result.stdout and f"  {corpus_copy / 'empty.txt'}: " in result.stdout
+    assert "documents: 4 (added 0, updated 0, unchanged 4, removed 1)" in result.stdout
+
+
+def test_cli_ingest_exits_1_when_nothing_could_be_ingested(cli_env, tmp_path) -> None:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "empty.txt").write_bytes(b"")
+    result = CliRunner().invoke(app, ["ingest", str(bad)])
+    assert result.exit_code == 1
+    assert "files read: 1" in result.stdout and "skipped: 1" in result.stdout
+    assert "error: nothing could be ingested" in result.stderr
+    missing = CliRunner().invoke(app, ["ingest", str(tmp_path / "nope")])
+    assert (
+        missing.exit_code == 1
+        and f"{tmp_path / 'nope'}: no such file or directory" in missing.stdout
+    )
+
+
+def test_cli_ingest_with_another_model_asks_for_rebuild(cli_env, corpus_copy, monkeypatch) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", str(corpus_copy)]).exit_code == 0
+    monkeypatch.setattr(ingest.embed, "load_embedder", lambda *a, **kw: HashEmbedder(dim=32))
+    result = runner.invoke(app, ["ingest", str(corpus_copy)])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        f"error: index in {cli_env} built with 'hash-64@hash64' but the configured model is "
+        "'hash-32@hash32'; re-run partnersearch ingest --rebuild PATH"
+    )
+    rebuilt = runner.invoke(app, ["ingest", "--rebuild", str(corpus_copy)])
+    assert rebuilt.exit_code == 0 and "added 5" in rebuilt.stdout
