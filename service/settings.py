@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(20_000_000, ge=1, description="largest accepted upload per file")
     max_query_chars: int = Field(2000, ge=10, le=100_000, description="longest accepted query")
     refresh_interval_s: float = Field(
+        1.0, ge=0.0, le=3600.0, description="how often the service looks for a newer index snapshot"
+    )
+    similar_dup_cosine: float = Field(
+        0.95, ge=0.5, le=1.0, description="/similar: cosine at which two sentences are one wording"
+    )
+    refresh_interval_s: float = Field(
         2.0, ge=0.0, le=3600.0, description="how often the service looks for a newer index snapshot"
     )
     similar_dup_cosine: float = Field(
