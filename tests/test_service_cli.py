@@ -1,0 +1,111 @@
+"""`partnersearch search/ask/similar` on a temp index, HashEmbedder standing in for the model."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from service_testdata import BOILERPLATE_FR, build_index
+from typer.testing import CliRunner
+
+import ingest.embed
+from ingest.embed import HashEmbedder
+from service.cli import app
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("cli")
+    build_index(root / "data", root / "docs")
+    return root / "data"
+
+
+@pytest.fixture()
+def run(data_dir: Path, monkeypatch: pytest.MonkeyPatch):
+    # The CLI loads PARTNERSEARCH_MODEL through ingest.embed.load_embedder: hand it the fake.
+    monkeypatch.setattr(ingest.embed, "load_embedder", lambda *a, **k: HashEmbedder())
+    monkeypatch.setenv("PARTNERSEARCH_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("PARTNERSEARCH_ANSWER_THRESHOLD", "0")
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(app, list(args))
+
+    return invoke
+
+
+def test_search_prints_ranked_passages_with_citations(run):
+    result = run("search", "unités mixtes plateau de Saclay", "--k", "2")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert re.match(r"^1\. .+  \[saclay_convention, \S+, chars \d+–\d+\]$", lines[0])
+    assert lines[1].startswith("   ")
+
+
+def test_search_json_is_the_api_shape(run):
+    result = run("search", "Inserm", "--json", "--lang", "en", "--mode", "lexical")
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert set(body) == {"results", "took_ms"}
+    assert {r["doc_id"] for r in body["results"]} == {"northwest_interview"}
+
+
+def test_ask_prints_the_answer_sentence_and_its_citation(run):
+    result = run("ask", "Quand le protocole de coopération a-t-il été signé au CHU ?")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("answer (confidence ")
+    assert lines[1].strip().startswith("Le protocole de coopération a été signé le 8 juillet 2024")
+    assert re.search(r"\[lille_protocol, \S+, chars \d+–\d+\]$", lines[2])
+    assert "supporting passages:" in lines
+
+
+def test_ask_json_reports_no_answer_above_threshold(run, monkeypatch):
+    monkeypatch.setenv("PARTNERSEARCH_ANSWER_THRESHOLD", "1")
+    result = run("ask", "Qui finance la chaire ?", "--json")
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert body["no_answer"] is True and body["answer"] is None
+
+
+def test_similar_lists_every_occurrence_of_a_wording(run):
+    result = run("similar", BOILERPLATE_FR, "--k", "1")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("1. (")
+    cited = [line for line in lines[1:] if line.startswith("   ")]
+    assert len(cited) == 2
+    assert any("[lille_protocol," in c for c in cited)
+    assert any("[saclay_convention," in c for c in cited)
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (("search", "   "), "the query is empty"),
+        (("search", "Inserm", "--from", "2024-05-01", "--to", "2023-01-01"), "date_from"),
+        (("ask", "x" * 2001), "the limit is 2000"),
+    ],
+)
+def test_bad_input_prints_one_error_line_and_exits_1(run, args, message):
+    result = run(*args)
+    assert result.exit_code == 1
+    assert result.output.startswith("error: ")
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_missing_index_is_one_error_line(run, monkeypatch, tmp_path):
+    monkeypatch.setenv("PARTNERSEARCH_DATA_DIR", str(tmp_path / "none"))
+    result = run("search", "Inserm")
+    assert result.exit_code == 1
+    assert result.output.startswith("error: ")
+    assert "partnersearch ingest" in result.output
+
+
+def test_unknown_mode_is_refused_by_the_parser(run):
+    result = run("search", "Inserm", "--mode", "semantic")
+    assert result.exit_code == 2
+    assert "semantic" in result.output
