@@ -68,11 +68,5 @@ class Settings(BaseSettings):
     similar_dup_cosine: float = Field(
         0.95, ge=0.5, le=1.0, description="/similar: cosine at which two sentences are one wording"
     )
-    refresh_interval_s: float = Field(
-        2.0, ge=0.0, le=3600.0, description="how often the service looks for a newer index snapshot"
-    )
-    similar_dup_cosine: float = Field(
-        0.95, ge=0.5, le=1.0, description="/similar: cosine above which two sentences are one wording"
-    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
