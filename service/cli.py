@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from index.types import Mode
 from ingest.errors import PartnerSearchError
+from ingest.types import DocType, Lang
 from service.settings import Settings
+
+if TYPE_CHECKING:
+    from index import Searcher
+    from index.types import Filters
+    from ingest.embed import Embedder
 
 app = typer.Typer(
     add_completion=False, help="PartnerSearch: cited search over FR/EN partnership documents."
@@ -104,6 +112,245 @@ def ingest_cmd(
     if ok == 0 and not report.removed:
         typer.echo("error: nothing could be ingested; see the skipped files above", err=True)
         raise typer.Exit(code=1)
+
+
+# --- service commands: serve, search, ask, similar (owner: service) --------------------------
+
+_FilterLang = Annotated[Lang | None, typer.Option("--lang", help="document language")]
+_FilterType = Annotated[DocType | None, typer.Option("--type", help="document type")]
+_FilterFrom = Annotated[
+    datetime | None,
+    typer.Option("--from", formats=["%Y-%m-%d"], help="earliest document date, YYYY-MM-DD"),
+]
+_FilterTo = Annotated[
+    datetime | None,
+    typer.Option("--to", formats=["%Y-%m-%d"], help="latest document date, YYYY-MM-DD"),
+]
+_FilterPartner = Annotated[
+    str | None, typer.Option("--partner", help="substring of a partner name")
+]
+_FilterDoc = Annotated[str | None, typer.Option("--doc", help="only this document id")]
+_K = Annotated[int, typer.Option("--k", "-k", min=1, max=100, help="number of results")]
+_Json = Annotated[bool, typer.Option("--json", help="print the API's JSON instead of text")]
+
+
+def _cli_filters(
+    lang: str | None,
+    doc_type: str | None,
+    date_from: datetime | None,
+    date_to: datetime | None,
+    partner: str | None,
+    doc_id: str | None,
+) -> Filters | None:
+    from pydantic import ValidationError
+
+    from service.schemas import FiltersIn
+
+    try:
+        filters = FiltersIn(
+            lang=lang,
+            doc_type=doc_type,
+            date_from=date_from.date() if date_from else None,
+            date_to=date_to.date() if date_to else None,
+            partner=partner,
+            doc_id=doc_id,
+        )
+    except ValidationError as exc:
+        _fail(ValueError(exc.errors()[0]["msg"]))
+    return filters.to_filters()
+
+
+def _open_index(settings: Settings) -> tuple[Embedder, Searcher]:
+    from index import Searcher
+    from ingest.embed import load_embedder
+
+    # Loaded here, not at import: `partnersearch --help` must not touch the model.
+
+    embedder = load_embedder(
+        settings.model, cache_dir=Path(settings.cache), batch_size=settings.batch_size
+    )
+    searcher = Searcher.open(
+        Path(settings.data_dir),
+        embedder,
+        fusion_k=settings.fusion_k,
+        dense_weight=settings.dense_weight,
+        lexical_weight=settings.lexical_weight,
+    )
+    return embedder, searcher
+
+
+def _cite(doc_id: str, date: object, start: int, end: int) -> str:
+    return f"[{doc_id}, {date or 'undated'}, chars {start}–{end}]"
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _check_query(text: str, settings: Settings) -> None:
+    if not text.strip():
+        _fail(ValueError("the query is empty; type a few words"))
+    if len(text) > settings.max_query_chars:
+        _fail(
+            ValueError(
+                f"the query has {len(text)} characters; the limit is "
+                f"{settings.max_query_chars} (PARTNERSEARCH_MAX_QUERY_CHARS)"
+            )
+        )
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="interface (default PARTNERSEARCH_HOST)")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="port (default PARTNERSEARCH_PORT)")
+    ] = None,
+) -> None:
+    """Serve the API and the web page (model and index load once at start-up)."""
+    import uvicorn
+
+    from service.app import create_app
+
+    settings = _settings()
+    typer.echo(f"PartnerSearch on http://{host or settings.host}:{port or settings.port}", err=True)
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+
+
+@app.command("search")
+def search_cmd(
+    query: Annotated[str, typer.Argument(help="words or a question, French or English")],
+    k: _K = 10,
+    mode: Annotated[
+        Mode | None, typer.Option(help="retrieval mode (default PARTNERSEARCH_DEFAULT_MODE)")
+    ] = None,
+    lang: _FilterLang = None,
+    doc_type: _FilterType = None,
+    date_from: _FilterFrom = None,
+    date_to: _FilterTo = None,
+    partner: _FilterPartner = None,
+    doc: _FilterDoc = None,
+    as_json: _Json = False,
+) -> None:
+    """Ranked passages, each cited by document id, date and character span."""
+    import time
+
+    from service.schemas import HitOut, SearchResponse
+
+    settings = _settings()
+    _check_query(query, settings)
+    filters = _cli_filters(lang, doc_type, date_from, date_to, partner, doc)
+    try:
+        _, searcher = _open_index(settings)
+        started = time.perf_counter()
+        hits = searcher.search(query, k=k, mode=mode or settings.default_mode, filters=filters)
+    except PartnerSearchError as exc:
+        _fail(exc)
+    took = round((time.perf_counter() - started) * 1000, 2)
+    if as_json:
+        response = SearchResponse(results=[HitOut.from_hit(h) for h in hits], took_ms=took)
+        typer.echo(response.model_dump_json(indent=2))
+        return
+    if not hits:
+        typer.echo("no results")
+    for rank, hit in enumerate(hits, start=1):
+        typer.echo(f"{rank}. {hit.title}  {_cite(hit.doc_id, hit.date, hit.start, hit.end)}")
+        typer.echo(f"   {_one_line(hit.text)}")
+
+
+@app.command("ask")
+def ask_cmd(
+    question: Annotated[str, typer.Argument(help="a question, French or English")],
+    k: _K = 10,
+    lang: _FilterLang = None,
+    doc_type: _FilterType = None,
+    date_from: _FilterFrom = None,
+    date_to: _FilterTo = None,
+    partner: _FilterPartner = None,
+    doc: _FilterDoc = None,
+    as_json: _Json = False,
+) -> None:
+    """One verbatim answering sentence with its citation, or 'no answer'."""
+    import time
+
+    from service.answer import answer_question
+    from service.schemas import AskResponse
+
+    settings = _settings()
+    _check_query(question, settings)
+    filters = _cli_filters(lang, doc_type, date_from, date_to, partner, doc)
+    try:
+        embedder, searcher = _open_index(settings)
+        started = time.perf_counter()
+        result = answer_question(
+            searcher, embedder, question, k=k, filters=filters, threshold=settings.answer_threshold
+        )
+    except PartnerSearchError as exc:
+        _fail(exc)
+    took = round((time.perf_counter() - started) * 1000, 2)
+    if as_json:
+        typer.echo(AskResponse.from_result(result, took_ms=took).model_dump_json(indent=2))
+        return
+    if result.answer is None:
+        typer.echo(
+            f"no answer (confidence {result.confidence:.2f} < threshold "
+            f"{settings.answer_threshold:.2f})"
+        )
+    else:
+        s = result.answer.sentence
+        typer.echo(f"answer (confidence {result.confidence:.2f}):")
+        typer.echo(f"  {_one_line(s.text, 600)}")
+        hit = result.answer.hit
+        typer.echo(f"  {hit.title}  {_cite(s.doc_id, hit.date, s.start, s.end)}")
+    if result.passages:
+        typer.echo("supporting passages:")
+    for rank, p in enumerate(result.passages, start=1):
+        h = p.hit
+        typer.echo(f"{rank}. {h.title}  {_cite(h.doc_id, h.date, h.start, h.end)}")
+        typer.echo(f"   {_one_line(p.hit.text)}")
+
+
+@app.command("similar")
+def similar_cmd(
+    text: Annotated[str, typer.Argument(help="a sentence to find precedent wordings for")],
+    k: _K = 10,
+    lang: _FilterLang = None,
+    doc_type: _FilterType = None,
+    date_from: _FilterFrom = None,
+    date_to: _FilterTo = None,
+    partner: _FilterPartner = None,
+    doc: _FilterDoc = None,
+    as_json: _Json = False,
+) -> None:
+    """Closest earlier sentences across documents and languages, duplicates collapsed."""
+    import time
+
+    from service.schemas import SimilarMatch, SimilarResponse
+    from service.similar import similar_wordings
+
+    settings = _settings()
+    _check_query(text, settings)
+    filters = _cli_filters(lang, doc_type, date_from, date_to, partner, doc)
+    try:
+        _, searcher = _open_index(settings)
+        started = time.perf_counter()
+        groups = similar_wordings(
+            searcher, text, k=k, filters=filters, dup_cosine=settings.similar_dup_cosine
+        )
+    except PartnerSearchError as exc:
+        _fail(exc)
+    took = round((time.perf_counter() - started) * 1000, 2)
+    if as_json:
+        matches = [SimilarMatch.from_group(g) for g in groups]
+        response = SimilarResponse(results=matches, took_ms=took)
+        typer.echo(response.model_dump_json(indent=2))
+        return
+    if not groups:
+        typer.echo("no results")
+    for rank, group in enumerate(groups, start=1):
+        typer.echo(f"{rank}. ({group.best.score:.3f}) {_one_line(group.best.text, 400)}")
+        for occ in group.occurrences:
+            typer.echo(f"   {occ.title}  {_cite(occ.doc_id, occ.date, occ.start, occ.end)}")
 
 
 @app.command("eval")
