@@ -130,13 +130,33 @@ _FURNITURE_ATTR = re.compile(
 )
 
 
+_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+
+
+def _decode_html(data: bytes, path: Path) -> str:
+    """The page as text: its declared charset if Python knows it, else detected like a
+    text file (without a declaration, parsers assume latin-1 and garble UTF-8 pages)."""
+    declared = _META_CHARSET.search(data[:4096])
+    text: str | None = None
+    if declared is not None:
+        try:
+            text = data.decode(declared.group(1).decode("ascii"))
+        except (LookupError, UnicodeDecodeError):
+            logger.debug("%s: declared charset %r does not fit", path, declared.group(1))
+    if text is None:
+        text = decode_text(data, path)
+    # lxml refuses str input that still carries an XML encoding declaration.
+    return _XML_DECLARATION.sub("", text, count=1)
+
+
 def _read_html(data: bytes, path: Path) -> RawDocument:
     import trafilatura
     from lxml import etree
     from lxml import html as lxml_html
 
     try:
-        tree = lxml_html.fromstring(data)
+        tree = lxml_html.fromstring(_decode_html(data, path))
     except (etree.ParserError, ValueError) as exc:
         raise IngestError(f"{path}: unreadable HTML ({exc})") from exc
     title_text = tree.findtext(".//title")

@@ -281,6 +281,15 @@ def test_short_html_page_in_cp1252_drops_its_menu(tmp_path: Path) -> None:
     assert doc.title == "Accord"
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
+def test_html_without_charset_declaration(tmp_path: Path, encoding: str) -> None:
+    sentence = "L’Inserm coopère à Lille ; « très » bien, près de 14 000 chercheurs."
+    page = f"<?xml version='1.0' encoding='x'?><html><body><article><p>{sentence}</p></article>"
+    path = tmp_path / f"sans_charset_{encoding}.html"
+    path.write_bytes((page + "</body></html>").encode(encoding))
+    assert _parse(path).document.text == sentence
+
+
 def test_html_without_main_text_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "menu.htm"
     path.write_text(
