@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from ingest.embed import Embedder
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DerivedEmbedder", "EmbeddingCache", "RecordingEmbedder"]
+__all__ = ["DerivedEmbedder", "EmbeddingCache", "LazyCache", "RecordingEmbedder"]
 
 
 class _Delegate:
@@ -94,13 +95,36 @@ class EmbeddingCache:
         return len(self.texts)
 
     def save(self, path: Path) -> None:
+        """Write ``path`` atomically (a reader waiting for it never sees half a file)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, texts=np.array(self.texts, dtype=np.str_), vectors=self.vectors)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(tmp, texts=np.array(self.texts, dtype=np.str_), vectors=self.vectors)
+        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: Path) -> EmbeddingCache:
         with np.load(path, allow_pickle=False) as data:
             return cls([str(t) for t in data["texts"]], data["vectors"])
+
+
+class LazyCache:
+    """An EmbeddingCache loaded on first use, waiting up to ``wait_s`` for its file, so an
+    index build can parse documents while another process still computes the real vectors."""
+
+    def __init__(self, path: Path, *, wait_s: float = 0.0) -> None:
+        self.path = path
+        self.wait_s = wait_s
+        self._cache: EmbeddingCache | None = None
+
+    def get(self) -> EmbeddingCache:
+        if self._cache is None:
+            deadline = time.monotonic() + self.wait_s
+            while not self.path.exists() and time.monotonic() < deadline:
+                time.sleep(5)
+            if not self.path.exists():
+                raise FileNotFoundError(f"{self.path} missing: build the 10k size first")
+            self._cache = EmbeddingCache.load(self.path)
+        return self._cache
 
 
 class DerivedEmbedder(_Delegate):
@@ -111,23 +135,33 @@ class DerivedEmbedder(_Delegate):
     (norms, neighbourhood density) for latency and memory, not their meaning: retrieval
     quality at this size is not measured with them."""
 
-    def __init__(self, inner: Embedder, cache: EmbeddingCache, *, long_chars: int = 300) -> None:
+    def __init__(
+        self, inner: Embedder, cache: EmbeddingCache | LazyCache, *, long_chars: int = 300
+    ) -> None:
         super().__init__(inner)
-        if len(cache) < 3:
-            raise ValueError(f"need at least 3 cached real vectors, got {len(cache)}")
-        self.cache = cache
-        lengths = np.array([len(t) for t in cache.texts])
-        self._long = np.flatnonzero(lengths >= long_chars)
-        self._short = np.flatnonzero(lengths < long_chars)
+        self._source = cache
         self._long_chars = long_chars
+        self._ready = False
         self.real = 0
         self.derived = 0
+
+    def _prepare(self) -> None:
+        src = self._source
+        self.cache = src.get() if isinstance(src, LazyCache) else src
+        if len(self.cache) < 3:
+            raise ValueError(f"need at least 3 cached real vectors, got {len(self.cache)}")
+        lengths = np.array([len(t) for t in self.cache.texts])
+        self._long = np.flatnonzero(lengths >= self._long_chars)
+        self._short = np.flatnonzero(lengths < self._long_chars)
+        self._ready = True
 
     def _pool(self, text: str) -> np.ndarray:
         pool = self._long if len(text) >= self._long_chars else self._short
         return pool if len(pool) >= 3 else np.arange(len(self.cache))
 
     def embed_passages(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
+        if not self._ready:
+            self._prepare()
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
             hit = self.cache.index.get(text)
