@@ -11,6 +11,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -62,10 +65,61 @@ class Embedder(Protocol):
         ...
 
 
+class _QueryCache:
+    """Thread-safe LRU of query vectors. /ask embeds its question twice (retrieval, then
+    answer scoring) and users repeat queries; one query costs ~20-30 ms on 2 CPU cores."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.hits = 0
+        self._lock = threading.Lock()
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def embed(
+        self, texts: list[str], encode: Callable[[list[str]], np.ndarray], dim: int
+    ) -> np.ndarray:
+        """Vectors for ``texts`` (copies), encoding only the ones not cached."""
+        if self.size <= 0:
+            return encode(texts)
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for text in texts:
+                vec = self._vectors.get(text)
+                if vec is not None:
+                    self._vectors.move_to_end(text)
+                    found[text] = vec
+                    self.hits += 1
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            fresh = encode(missing)
+            with self._lock:
+                for text, vec in zip(missing, fresh, strict=True):
+                    found[text] = vec
+                    self._vectors[text] = vec
+                    self._vectors.move_to_end(text)
+                while len(self._vectors) > self.size:
+                    self._vectors.popitem(last=False)
+        if not texts:
+            return np.zeros((0, dim), dtype=np.float32)
+        return np.stack([found[t] for t in texts]).astype(np.float32, copy=True)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._vectors.clear()
+            self.hits = 0
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model; E5-style prompts come from the model or its name."""
 
-    def __init__(self, model_path: str, *, name: str | None = None, batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        model_path: str,
+        *,
+        name: str | None = None,
+        batch_size: int = 32,
+        query_cache_size: int = 1024,
+    ) -> None:
         from sentence_transformers import SentenceTransformer
 
         try:
@@ -88,6 +142,7 @@ class SentenceTransformerEmbedder:
         self._dim = int(dim)
         self._max_tokens = int(self._model.max_seq_length or 512)
         self._fingerprint: str | None = None
+        self._queries = _QueryCache(query_cache_size)
 
     @property
     def name(self) -> str:
@@ -118,7 +173,13 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return self._encode(texts, self._query_prefix, False)
+        return self._queries.embed(
+            texts, lambda todo: self._encode(todo, self._query_prefix, False), self._dim
+        )
+
+    def clear_query_cache(self) -> None:
+        """Forget cached query vectors (benchmarks measure uncached latency)."""
+        self._queries.clear()
 
     def embed_passages(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
         return self._encode(texts, self._passage_prefix, show_progress)
