@@ -9,9 +9,11 @@ Hybrid fusion is weighted reciprocal rank fusion::
 
     score(c) = w_dense / (fusion_k + rank_dense(c)) + w_lexical / (fusion_k + rank_bm25(c))
 
-over the top ``depth`` chunks of each retriever. The BM25 list only contributes chunks
-whose BM25 score reaches ``lexical_min_ratio`` of the best one, so that a query whose
-words barely occur (a French question over English text) adds no lexical noise.
+over the top ``depth`` chunks of each retriever. BM25 cannot judge a chunk written in
+another language than the query (an English question shares few words with a French
+answer), so with ``cross_lingual`` on, such a chunk's lexical rank is replaced by its
+dense rank when that is better: the lexical list then never pushes a translated answer
+below same-language chunks that merely share names.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from index.store import Store
 from index.types import Filters, Hit, Mode, SentenceHit
 from ingest.embed import Embedder
 from ingest.errors import IndexMismatchError, IndexNotFoundError, QueryError
+from ingest.lang import detect_lang
 from ingest.types import Document, Sentence
 
 logger = logging.getLogger(__name__)
@@ -49,7 +52,7 @@ DEFAULT_FUSION_K = 60
 DEFAULT_DENSE_WEIGHT = 1.0
 DEFAULT_LEXICAL_WEIGHT = 0.5
 DEFAULT_DEPTH = 50
-DEFAULT_LEXICAL_MIN_RATIO = 0.0
+DEFAULT_CROSS_LINGUAL = True
 
 _LANGS = ("fr", "en", "other")
 _DOC_TYPES = ("press_release", "convention", "web_page", "interview", "other")
@@ -167,7 +170,7 @@ class Searcher:
         dense_weight: float,
         lexical_weight: float,
         depth: int,
-        lexical_min_ratio: float,
+        cross_lingual: bool,
     ) -> None:
         self.data_dir = data_dir
         self.embedder = embedder
@@ -178,7 +181,7 @@ class Searcher:
         self.dense_weight = dense_weight
         self.lexical_weight = lexical_weight
         self.depth = depth
-        self.lexical_min_ratio = lexical_min_ratio
+        self.cross_lingual = cross_lingual
 
     @classmethod
     def open(
@@ -190,7 +193,7 @@ class Searcher:
         dense_weight: float = DEFAULT_DENSE_WEIGHT,
         lexical_weight: float = DEFAULT_LEXICAL_WEIGHT,
         depth: int = DEFAULT_DEPTH,
-        lexical_min_ratio: float = DEFAULT_LEXICAL_MIN_RATIO,
+        cross_lingual: bool = DEFAULT_CROSS_LINGUAL,
     ) -> Searcher:
         """Open the published snapshot of ``data_dir``.
 
@@ -208,7 +211,7 @@ class Searcher:
             dense_weight=dense_weight,
             lexical_weight=lexical_weight,
             depth=depth,
-            lexical_min_ratio=lexical_min_ratio,
+            cross_lingual=cross_lingual,
         )
 
     # -- snapshot ---------------------------------------------------------------------
@@ -292,7 +295,7 @@ class Searcher:
         elif mode == "lexical":
             rows, scores = lex_rows, lex_scores
         else:
-            rows, scores = self._fuse(dense_rows, lex_rows, lex_scores)
+            rows, scores = self._fuse(state, query, dense_rows, lex_rows)
         rows, scores = rows[:k], scores[:k]
         ranks: dict[int, dict[str, int]] = {int(r): {} for r in rows}
         for name, ranked in (("dense", dense_rows), ("lexical", lex_rows)):
@@ -403,19 +406,25 @@ class Searcher:
         return rows, scores[rows]
 
     def _fuse(
-        self,
-        dense_rows: np.ndarray,
-        lex_rows: np.ndarray,
-        lex_scores: np.ndarray,
+        self, state: _Snapshot, query: str, dense_rows: np.ndarray, lex_rows: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        if len(lex_rows) and self.lexical_min_ratio > 0:
-            lex_rows = lex_rows[lex_scores >= self.lexical_min_ratio * lex_scores[0]]
+        """Weighted reciprocal rank fusion (see the module docstring)."""
+        k, w_dense, w_lex = self.fusion_k, self.dense_weight, self.lexical_weight
+        dense_rank = {row: r for r, row in enumerate(dense_rows.tolist(), start=1)}
+        lex_rank = {row: r for r, row in enumerate(lex_rows.tolist(), start=1)}
+        if self.cross_lingual and w_lex > 0:
+            query_lang = detect_lang(query, default="other", quick=True)
+            if query_lang != "other":
+                code = _lang_code(query_lang)
+                for row, rank in dense_rank.items():
+                    if state.chunks.lang[row] != code and rank < lex_rank.get(row, rank + 1):
+                        lex_rank[row] = rank
         fused: dict[int, float] = {}
-        for weight, rows in ((self.dense_weight, dense_rows), (self.lexical_weight, lex_rows)):
+        for weight, ranks in ((w_dense, dense_rank), (w_lex, lex_rank)):
             if weight == 0:
                 continue
-            for rank, row in enumerate(rows.tolist(), start=1):
-                fused[row] = fused.get(row, 0.0) + weight / (self.fusion_k + rank)
+            for row, rank in ranks.items():
+                fused[row] = fused.get(row, 0.0) + weight / (k + rank)
         if not fused:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         rows = np.fromiter(fused.keys(), np.int64, len(fused))

@@ -343,3 +343,19 @@ def test_model_mismatch_is_refused_with_the_fix(built) -> None:
     report = Indexer(data, other).ingest_parsed(sample_docs(), rebuild=True)
     assert report.chunks_embedded == 8
     assert Searcher.open(data, other).manifest["dim"] == 32
+
+
+def test_cross_lingual_fusion_lets_dense_rank_stand_in_for_bm25(tmp_path, hash_embedder) -> None:
+    Indexer(tmp_path, hash_embedder).ingest_parsed(sample_docs())
+    query = "What are the terms of the agreement that was signed with the region?"
+    dense_rows, lex_rows = np.array([0, 4, 5]), np.array([4, 5])  # row 0: a_lille#c0 (fr)
+    fused = {}
+    for cross in (False, True):
+        searcher = Searcher.open(tmp_path, hash_embedder, cross_lingual=cross)
+        rows, scores = searcher._fuse(searcher._state, query, dense_rows, lex_rows)
+        fused[cross] = (rows.tolist(), scores.tolist())
+    assert fused[False][0] == [4, 5, 0]
+    # the French chunk, first for the dense retriever, is not outranked for lacking English words
+    assert fused[True][0] == [0, 4, 5]
+    assert fused[True][1][0] == pytest.approx(1.5 / 61)
+    assert fused[True][1][1] == pytest.approx(1 / 62 + 0.5 / 61)
