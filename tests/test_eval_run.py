@@ -1,0 +1,152 @@
+"""run_eval on the gold path: its own corpus index, pooled qrels, breakdowns, /ask sweep, report."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from eval.gold import load_gold
+from eval.run import SearchConfig, run_eval, sweep_fusion
+from ingest.embed import HashEmbedder
+from ingest.errors import EvalDataError
+from service.settings import Settings
+
+EN = (
+    "The Lille cooperation protocol was signed in July by the university, the hospital "
+    "and the institute. Alice Martin signed it for the university.\n"
+)
+FR = (
+    "La Région Normandie et l'institut ont conclu un accord de coopération. "
+    "Cet accord normand a une durée de six ans et couvre la cardiologie.\n"
+)
+GOLD = [
+    {
+        "id": "a",
+        "question": "Who signed the Lille protocol for the university?",
+        "lang": "en",
+        "type": "factoid",
+        "answerable": True,
+        "doc_id": "en_doc",
+        "answer": "Alice Martin",
+        "answer_lang": "en",
+    },
+    {
+        "id": "b",
+        "question": "Quelle est la durée de cet accord normand ?",
+        "lang": "fr",
+        "type": "factoid",
+        "answerable": True,
+        "doc_id": "fr_doc",
+        "answer": "durée de six ans",
+        "answer_lang": "fr",
+    },
+    # English words that only the English document shares: lexical ranks the French one last
+    {
+        "id": "c",
+        "question": "Which Lille university protocol lasts six years?",
+        "lang": "en",
+        "type": "paraphrase",
+        "answerable": True,
+        "doc_id": "fr_doc",
+        "answer": "durée de six ans",
+        "answer_lang": "fr",
+    },
+    {
+        "id": "d",
+        "question": "What is the budget?",
+        "lang": "en",
+        "type": "unanswerable",
+        "answerable": False,
+        "note": "no budget",
+    },
+]
+
+
+@pytest.fixture()
+def setup(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "en_doc.txt").write_text(EN, encoding="utf-8")
+    (corpus / "fr_doc.txt").write_text(FR, encoding="utf-8")
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("".join(json.dumps(r) + "\n" for r in GOLD), encoding="utf-8")
+    settings = Settings(data_dir=tmp_path / "data", answer_threshold=0.5)
+    return tmp_path, corpus, gold, settings
+
+
+def test_gold_run_scores_lexical_and_writes_report(setup):
+    tmp_path, corpus, gold, settings = setup
+    report = run_eval(
+        settings,
+        embedder=HashEmbedder(),
+        gold_path=gold,
+        corpus=corpus,
+        modes=["lexical"],
+        out=tmp_path / "reports",
+        sweep=False,
+    )
+    metrics = json.loads((report.parent / "metrics.json").read_text(encoding="utf-8"))
+    g = metrics["gold"]
+    assert (g["n_questions"], g["n_answerable"], g["n_chunks"]) == (4, 3, 2)
+    assert g["answer_in_no_chunk"] == []
+    lexical = g["modes"]["lexical"]
+    # a and b: relevant chunk first; c: the French chunk comes second (rank 2)
+    assert lexical["overall"]["hit@1"] == pytest.approx(2 / 3)
+    assert lexical["overall"]["mrr@10"] == pytest.approx((1 + 1 + 0.5) / 3)
+    assert lexical["by_lang_pair"]["en->fr"]["mrr@10"] == pytest.approx(0.5)
+    assert lexical["by_lang_pair"]["fr->fr"]["hit@1"] == 1.0
+    assert lexical["cross_lingual"]["yes"]["n"] == 1.0
+    assert lexical["by_type"]["paraphrase"]["hit@5"] == 1.0
+    assert "misses" not in g  # listed for hybrid only
+    ask = g["ask"]
+    assert ask["threshold"] == 0.5 and len(ask["per_question"]) == 4
+    assert [r["threshold"] for r in ask["sweep"]][:3] == [0.0, 0.05, 0.1]
+    assert ask["sweep"][0]["abstain_unanswerable"] == 0.0  # threshold 0 answers everything
+    assert "fusion_sweep" not in g
+    text = report.read_text(encoding="utf-8")
+    assert "## Gold set (4 questions, 3 answerable)" in text and "### Quality bar" in text
+    # the gold index is eval's own, beside the configured data dir
+    assert (tmp_path / "data-eval" / "gold").is_dir() and not (tmp_path / "data").exists()
+
+
+def test_fusion_sweep_ranks_settings(setup):
+    tmp_path, corpus, gold, settings = setup
+    run_eval(
+        settings,
+        embedder=HashEmbedder(),
+        gold_path=gold,
+        corpus=corpus,
+        modes=["lexical"],
+        out=tmp_path / "reports",
+        sweep=False,
+    )
+    items = load_gold(gold)
+    qrels = {"a": {"en_doc#c0": 1}, "b": {"fr_doc#c0": 1}, "c": {"fr_doc#c0": 1}}
+    grid = {"dense_weight": (1.0,), "lexical_weight": (0.0, 1.0), "fusion_k": (1, 60)}
+    rows = sweep_fusion(tmp_path / "data-eval" / "gold", HashEmbedder(), items, qrels, grid=grid)
+    assert len(rows) == 4
+    keys = [(-r["mrr@10"], -r["hit@1"], -r["hit@5"]) for r in rows]
+    assert keys == sorted(keys)
+    assert {(r["lexical_weight"], r["fusion_k"]) for r in rows} == {
+        (0.0, 1),
+        (0.0, 60),
+        (1.0, 1),
+        (1.0, 60),
+    }
+
+
+def test_run_eval_input_errors(setup):
+    tmp_path, corpus, gold, settings = setup
+    emb = HashEmbedder()
+    with pytest.raises(EvalDataError, match=r"unknown mode\(s\) \['rerank'\]"):
+        run_eval(settings, embedder=emb, modes=["rerank"], gold_path=gold, corpus=corpus)
+    with pytest.raises(EvalDataError, match="nothing to evaluate"):
+        run_eval(settings, embedder=emb, gold=False)
+    with pytest.raises(EvalDataError, match=r"corpus folder .* not found"):
+        run_eval(settings, embedder=emb, gold_path=gold, corpus=tmp_path / "nope")
+
+
+def test_search_config_comes_from_settings():
+    s = Settings(fusion_k=7, dense_weight=0.5, lexical_weight=2.0)
+    assert SearchConfig.from_settings(s) == SearchConfig(7, 0.5, 2.0)
