@@ -235,7 +235,28 @@ class HitOut(BaseModel):
         )
 
 
+_HIT_EXAMPLE = {
+    "doc_id": "000_dbbfc47181911818",
+    "chunk_id": "000_dbbfc47181911818#c1",
+    "title": "L'Université de Lille, le CHU de Lille et l'Inserm signent un protocole…",
+    "date": "2024-07-08",
+    "lang": "fr",
+    "doc_type": "press_release",
+    "text": "Depuis plus de 15 ans, l'Université de Lille, le CHU de Lille et l'Inserm…",
+    "start": 412,
+    "end": 1187,
+    "page": None,
+    "score": 0.0325,
+    "highlight_start": None,
+    "highlight_end": None,
+}
+
+
 class SearchResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"results": [_HIT_EXAMPLE], "took_ms": 43.1}]}
+    )
+
     results: list[HitOut]
     took_ms: float
 
@@ -387,6 +408,43 @@ class SimilarMatch(BaseModel):
 
 
 class SimilarResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "results": [
+                        {
+                            "text": "L’Inserm est un établissement public…",
+                            "doc_id": "002_86b4586c1617dcb0",
+                            "title": "La Région Normandie et l’Inserm signent un protocole…",
+                            "date": "2022-02-17",
+                            "lang": "fr",
+                            "start": 3120,
+                            "end": 3301,
+                            "page": None,
+                            "score": 0.91,
+                            "occurrences": [
+                                {
+                                    "sentence_id": "002_86b4586c1617dcb0#s30",
+                                    "doc_id": "002_86b4586c1617dcb0",
+                                    "title": "La Région Normandie et l’Inserm signent…",
+                                    "date": "2022-02-17",
+                                    "lang": "fr",
+                                    "text": "L’Inserm est un établissement public…",
+                                    "start": 3120,
+                                    "end": 3301,
+                                    "page": None,
+                                    "score": 0.91,
+                                }
+                            ],
+                        }
+                    ],
+                    "took_ms": 40.2,
+                }
+            ]
+        }
+    )
+
     results: list[SimilarMatch]
     took_ms: float
 
