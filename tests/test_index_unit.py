@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
-from index_docs import make_doc, sample_docs
+from index_docs import make_doc, sample_docs, versioned
 
 from index import Filters, Indexer, Searcher
 from index.dense import DenseIndex, stable_id
@@ -359,3 +361,29 @@ def test_cross_lingual_fusion_lets_dense_rank_stand_in_for_bm25(tmp_path, hash_e
     assert fused[True][0] == [0, 4, 5]
     assert fused[True][1][0] == pytest.approx(1.5 / 61)
     assert fused[True][1][1] == pytest.approx(1 / 62 + 0.5 / 61)
+
+
+def test_concurrent_searches_while_ingesting_and_refreshing(tmp_path, hash_embedder) -> None:
+    indexer = Indexer(tmp_path, hash_embedder)
+    indexer.ingest_parsed(versioned(0))
+    searcher = Searcher.open(tmp_path, hash_embedder)
+
+    def one(i: int) -> int:
+        mode = ("hybrid", "dense", "lexical")[i % 3]
+        if i % 7 == 0:
+            searcher.refresh()
+        hits = searcher.search(
+            "paragraphe protocole", k=20, mode=mode, filters=Filters(doc_id="a_lille")
+        )
+        versions = {int(re.match(r"Version (\d+) ", h.text).group(1)) for h in hits}
+        assert len(versions) == 1 and len(hits) == min(versions) % 3 + 1
+        return versions.pop()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = [pool.submit(one, i) for i in range(300)]
+        for version in range(1, 6):
+            indexer.ingest_parsed(versioned(version))
+        seen = {f.result() for f in futures}
+    assert seen <= set(range(6))
+    searcher.refresh()
+    assert one(1) == 5
