@@ -205,7 +205,12 @@ def gc(data_dir: Path, *, keep: set[str]) -> list[str]:
     for path in sorted(root.iterdir()):
         if path.name in keep:
             continue
-        shutil.rmtree(path, ignore_errors=False)
+        try:
+            shutil.rmtree(path)
+        except OSError as exc:
+            # The new snapshot is already published; a leftover directory only costs disk.
+            logger.warning("could not remove old snapshot %s: %s", path, exc)
+            continue
         removed.append(path.name)
         logger.info("removed old snapshot %s", path.name)
     return removed
