@@ -631,3 +631,72 @@ def test_upload_without_files_is_422(writer):
 
 def test_wrong_method_uses_the_error_shape(client):
     _error(client.put("/search", json={"query": "x"}), 405, "method_not_allowed")
+
+
+def _pdf_bytes(pages: list[str]) -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=12)
+    for text in pages:
+        pdf.add_page()
+        pdf.multi_cell(0, 8, text)
+    return bytes(pdf.output())
+
+
+def test_pdf_upload_is_searchable_with_page_numbers(writer):
+    pages = [
+        "Convention de recherche entre Inserm et Nantes Universite. Signee en 2021.",
+        "Article 2. La convention finance une plateforme de cytometrie a Nantes.",
+    ]
+    response = writer.post(
+        "/documents",
+        files=[("files", ("nantes.pdf", _pdf_bytes(pages), "application/pdf"))],
+        headers=AUTH,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["results"][0]["status"] == "added"
+    hits = writer.post(
+        "/search", json={"query": "plateforme de cytometrie", "k": 1, "mode": "lexical"}
+    ).json()["results"]
+    assert hits[0]["doc_id"] == "nantes"
+    assert hits[0]["page"] in {1, 2}
+    doc = writer.get("/documents/nantes").json()
+    assert len(doc["page_starts"]) == 2
+    assert doc["text"][hits[0]["start"] : hits[0]["end"]] == hits[0]["text"]
+
+
+def test_docx_upload_is_added(writer):
+    import io
+
+    from docx import Document as Docx
+
+    word = Docx()
+    word.add_paragraph("Accord entre l'Inserm et l'Université de Tours sur la génomique.")
+    buffer = io.BytesIO()
+    word.save(buffer)
+    response = writer.post(
+        "/documents", files=[("files", ("tours.docx", buffer.getvalue()))], headers=AUTH
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["results"] == [
+        {"filename": "tours.docx", "status": "added", "doc_id": "tours", "reason": None}
+    ]
+    assert "génomique" in _doc_text(writer, "tours")
+
+
+def test_concurrent_uploads_are_serialised_and_all_land(writer):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def upload(i: int) -> int:
+        text = f"Document numéro {i} sur la coopération avec le partenaire {i}.\n"
+        return writer.post(
+            "/documents", files=[("files", (f"doc{i}.txt", text.encode()))], headers=AUTH
+        ).status_code
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = list(pool.map(upload, range(4)))
+    assert statuses == [200, 200, 200, 200]
+    assert writer.get("/health").json()["counts"]["documents"] == 3 + 4
+    listed = {d["doc_id"] for d in writer.get("/documents", params={"limit": 200}).json()["items"]}
+    assert {f"doc{i}" for i in range(4)} <= listed
