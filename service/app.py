@@ -30,7 +30,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from index import Indexer, Searcher
+from index import Indexer, IngestReport, Searcher
 from ingest import SUPPORTED_SUFFIXES, parse_file
 from ingest.embed import Embedder, load_embedder
 from ingest.errors import (
@@ -544,14 +544,17 @@ def _parse_all(payload: list[tuple[str, bytes]], service: _Service) -> None:
                 raise ApiError(422, "unreadable_file", reason) from exc
 
 
-def _file_result(name: str, report: Any) -> UploadFileResult:
+def _file_result(name: str, report: IngestReport) -> UploadFileResult:
     doc_id = PurePosixPath(name).stem
     for path, reason in report.skipped:
         if PurePosixPath(str(path).replace("\\", "/")).name == name:
             return UploadFileResult(filename=name, status="skipped", reason=reason)
-    for status in ("added", "updated", "unchanged"):
-        if doc_id in getattr(report, status):
-            return UploadFileResult(filename=name, status=status, doc_id=doc_id)
+    if doc_id in report.added:
+        return UploadFileResult(filename=name, status="added", doc_id=doc_id)
+    if doc_id in report.updated:
+        return UploadFileResult(filename=name, status="updated", doc_id=doc_id)
+    if doc_id in report.unchanged:
+        return UploadFileResult(filename=name, status="unchanged", doc_id=doc_id)
     return UploadFileResult(
         filename=name, status="skipped", reason="the indexer did not report this file"
     )
