@@ -114,8 +114,14 @@ class _Snapshot:
         self.doc_lang = np.array([_lang_code(d[3]) for d in docs], dtype=np.int8)
         self.doc_types = [d[4] for d in docs]
         self.doc_type_code = np.array([_doc_type_code(t) for t in self.doc_types], np.int8)
-        self.partners_folded = [[fold(p) for p in json.loads(d[5])] for d in docs]
+        # folded partner name -> documents naming it, so a partner filter scans names once
+        by_partner: dict[str, list[int]] = {}
+        for i, d in enumerate(docs):
+            for partner in {fold(p) for p in json.loads(d[5])}:
+                by_partner.setdefault(partner, []).append(i)
+        self.partner_docs = {p: np.array(ix, dtype=np.int64) for p, ix in by_partner.items()}
         doc_index = {doc_id: i for i, doc_id in enumerate(self.doc_ids)}
+        self.doc_index = doc_index
         self.chunks = _Rows.from_table(self.store.chunk_table(), doc_index)
         self.sentences = _Rows.from_table(self.store.sentence_table(), doc_index)
         self.chunk_dense = DenseIndex.load(ref.path / snapshot.CHUNKS_FAISS)
@@ -142,9 +148,16 @@ class _Snapshot:
             mask &= (self.date_ord != _NO_DATE) & (self.date_ord <= filters.date_to.toordinal())
         if filters.partner is not None:
             needle = fold(filters.partner.strip())
-            mask &= np.array([any(needle in p for p in ps) for ps in self.partners_folded], bool)
+            named = np.zeros(len(self.doc_ids), dtype=bool)
+            for partner, docs in self.partner_docs.items():
+                if needle in partner:
+                    named[docs] = True
+            mask &= named
         if filters.doc_id is not None:
-            mask &= np.array([d == filters.doc_id for d in self.doc_ids], dtype=bool)
+            only = np.zeros(len(self.doc_ids), dtype=bool)
+            if filters.doc_id in self.doc_index:
+                only[self.doc_index[filters.doc_id]] = True
+            mask &= only
         return mask
 
     def row_mask(self, rows: _Rows, filters: Filters | None) -> np.ndarray | None:
