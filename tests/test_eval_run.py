@@ -150,3 +150,25 @@ def test_run_eval_input_errors(setup):
 def test_search_config_comes_from_settings():
     s = Settings(fusion_k=7, dense_weight=0.5, lexical_weight=2.0)
     assert SearchConfig.from_settings(s) == SearchConfig(7, 0.5, 2.0)
+
+
+@pytest.mark.slow
+def test_gold_set_on_the_real_corpus_index(corpus_index_dir, real_embedder):
+    """Every gold answer survives chunking, and the pool covers every chunk of the index."""
+    from eval.run import evaluate_gold
+
+    items = load_gold()
+    g = evaluate_gold(
+        corpus_index_dir,
+        real_embedder,
+        items,
+        config=SearchConfig(),
+        answer_threshold=0.5,
+        modes=["dense", "lexical"],
+        sweep=False,
+    )
+    assert g["answer_in_no_chunk"] == []
+    assert g["pool_exhaustive"] is True
+    assert g["n_answerable"] == sum(i.answerable for i in items)
+    assert set(g["modes"]["dense"]["by_lang_pair"]) == {"en->en", "en->fr", "fr->en", "fr->fr"}
+    assert len(g["ask"]["per_question"]) == len(items)
