@@ -80,15 +80,38 @@ _REPO = Path(__file__).resolve().parent.parent
 
 @dataclass(frozen=True, slots=True)
 class SearchConfig:
-    """The hybrid fusion knobs the Searcher is opened with."""
+    """The hybrid fusion knobs the sweep varies; ``options`` holds every other Searcher option."""
 
     fusion_k: int = 60
     dense_weight: float = 1.0
     lexical_weight: float = 0.5
+    options: tuple[tuple[str, Any], ...] = ()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SearchConfig:
-        return cls(settings.fusion_k, settings.dense_weight, settings.lexical_weight)
+        """The Searcher options the service uses (``Settings.search_options()`` when defined)."""
+        getter = getattr(settings, "search_options", None)
+        options = dict(getter()) if callable(getter) else {}
+        fusion = ("fusion_k", "dense_weight", "lexical_weight")
+        return cls(
+            settings.fusion_k,
+            settings.dense_weight,
+            settings.lexical_weight,
+            tuple(sorted((k, v) for k, v in options.items() if k not in fusion)),
+        )
+
+    def with_fusion(
+        self, fusion_k: int, dense_weight: float, lexical_weight: float
+    ) -> SearchConfig:
+        return SearchConfig(fusion_k, dense_weight, lexical_weight, self.options)
+
+    def kwargs(self) -> dict[str, Any]:
+        return {
+            **dict(self.options),
+            "fusion_k": self.fusion_k,
+            "dense_weight": self.dense_weight,
+            "lexical_weight": self.lexical_weight,
+        }
 
 
 class CachedQueryEmbedder:
@@ -141,13 +164,7 @@ def default_reports_dir() -> Path:
 def open_searcher(data_dir: Path, embedder: Embedder, config: SearchConfig) -> Searcher:
     from index import Searcher
 
-    return Searcher.open(
-        data_dir,
-        embedder,
-        fusion_k=config.fusion_k,
-        dense_weight=config.dense_weight,
-        lexical_weight=config.lexical_weight,
-    )
+    return Searcher.open(data_dir, embedder, **config.kwargs())
 
 
 def _indexer(data_dir: Path, embedder: Embedder, settings: Settings, show_progress: bool):
@@ -253,6 +270,7 @@ def sweep_fusion(
     qrels: Qrels,
     *,
     grid: Mapping[str, Iterable[float]] = FUSION_GRID,
+    base: SearchConfig | None = None,
     depth: int = 10,
 ) -> list[dict[str, float]]:
     """Hybrid scores for every fusion setting of ``grid``, best first (MRR@10, hit@1, hit@5)."""
@@ -263,7 +281,7 @@ def sweep_fusion(
     for dense_w, lex_w, fk in itertools.product(
         grid["dense_weight"], grid["lexical_weight"], grid["fusion_k"]
     ):
-        config = SearchConfig(fusion_k=int(fk), dense_weight=dense_w, lexical_weight=lex_w)
+        config = (base or SearchConfig()).with_fusion(int(fk), dense_w, lex_w)
         searcher = open_searcher(data_dir, embedder, config)
         ranking = retrieve(searcher, questions, modes=("hybrid",), depth=depth)["hybrid"]
         ids = {q: [h.chunk_id for h in hits] for q, hits in ranking.items()}
@@ -271,7 +289,9 @@ def sweep_fusion(
         means = mean_scores(pq)
         rows.append(
             {
-                **asdict(config),
+                "fusion_k": config.fusion_k,
+                "dense_weight": config.dense_weight,
+                "lexical_weight": config.lexical_weight,
                 "hit@1": means["hit@1"],
                 "hit@5": means["hit@5"],
                 "mrr@10": means["mrr@10"],
@@ -329,7 +349,7 @@ def evaluate_gold(
         "per_question": [asdict(o) for o in outcomes],
     }
     if sweep and "hybrid" in modes:
-        gold["fusion_sweep"] = sweep_fusion(data_dir, embedder, items, qrels)
+        gold["fusion_sweep"] = sweep_fusion(data_dir, embedder, items, qrels, base=config)
     if "hybrid" in per_mode:
         gold["misses"] = _misses(items, retrieved["hybrid"], per_mode["hybrid"])
     return gold
@@ -460,8 +480,7 @@ def run_eval(
             "model": f"{embedder.name}@{embedder.fingerprint()}",
             "chunking": f"{settings.chunk_max_tokens} tokens, "
             f"overlap {settings.chunk_overlap_tokens}",
-            "fusion": f"dense_weight={config.dense_weight} lexical_weight={config.lexical_weight} "
-            f"fusion_k={config.fusion_k}",
+            "search": " ".join(f"{k}={v}" for k, v in config.kwargs().items()),
             "answer_threshold": settings.answer_threshold,
             "modes": ",".join(modes),
         },

@@ -149,7 +149,10 @@ def test_run_eval_input_errors(setup):
 
 def test_search_config_comes_from_settings():
     s = Settings(fusion_k=7, dense_weight=0.5, lexical_weight=2.0)
-    assert SearchConfig.from_settings(s) == SearchConfig(7, 0.5, 2.0)
+    config = SearchConfig.from_settings(s)
+    assert (config.fusion_k, config.dense_weight, config.lexical_weight) == (7, 0.5, 2.0)
+    assert config.kwargs()["lexical_weight"] == 2.0
+    assert config.with_fusion(3, 1.0, 0.0).options == config.options
 
 
 @pytest.mark.slow
