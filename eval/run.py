@@ -13,9 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import logging
+import shutil
 import subprocess
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
@@ -35,9 +36,9 @@ from eval.metrics import (
     threshold_sweep,
 )
 from eval.report import new_report_dir, write_report
-from index.types import Hit, Mode
+from index.types import Hit, IngestReport, Mode
 from ingest.embed import Embedder
-from ingest.errors import EvalDataError, QueryError
+from ingest.errors import EvalDataError, IndexMismatchError, QueryError
 
 if TYPE_CHECKING:
     from index import Searcher
@@ -394,7 +395,10 @@ def evaluate_beir(
 ) -> dict[str, Any]:
     """Index ``dataset`` (one passage per document, incremental) into ``data_dir``; score modes."""
     started = time.perf_counter()
-    report = _indexer(data_dir, embedder, settings, show_progress).ingest_parsed(passages(dataset))
+    docs = passages(dataset)
+    report = _own_index(
+        data_dir, lambda: _indexer(data_dir, embedder, settings, show_progress).ingest_parsed(docs)
+    )
     index_seconds = time.perf_counter() - started
     logger.info(
         "BEIR %s indexed: %d new/changed passages embedded in %.0f s",
@@ -487,10 +491,8 @@ def run_eval(
     }
     if gold:
         gold_dir = work_dir / "gold"
-        report = _indexer(gold_dir, embedder, settings, show_progress).ingest(
-            [Path(corpus)],
-            prune=True,  # type: ignore[arg-type]
-        )
+        indexer = _indexer(gold_dir, embedder, settings, show_progress)
+        report = _own_index(gold_dir, lambda: indexer.ingest([Path(corpus)], prune=True))  # type: ignore[arg-type]
         if report.skipped:
             logger.warning("corpus files skipped: %s", report.skipped)
         metrics["run"]["gold_index"] = str(gold_dir)
@@ -521,6 +523,17 @@ def run_eval(
     root = Path(out) if out is not None else default_reports_dir()
     folder = new_report_dir(root)
     return write_report(folder, metrics, root=root)
+
+
+def _own_index(data_dir: Path, ingest: Callable[[], IngestReport]) -> IngestReport:
+    """Run ``ingest`` on one of eval's own indexes; one built by another model or index
+    format is eval's cache, not user data, so it is deleted and built again."""
+    try:
+        return ingest()
+    except IndexMismatchError as exc:
+        logger.warning("rebuilding eval index %s: %s", data_dir, exc)
+        shutil.rmtree(data_dir)
+        return ingest()
 
 
 def _git_commit() -> str | None:

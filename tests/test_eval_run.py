@@ -175,3 +175,18 @@ def test_gold_set_on_the_real_corpus_index(corpus_index_dir, real_embedder):
     assert g["n_answerable"] == sum(i.answerable for i in items)
     assert set(g["modes"]["dense"]["by_lang_pair"]) == {"en->en", "en->fr", "fr->en", "fr->fr"}
     assert len(g["ask"]["per_question"]) == len(items)
+
+
+def test_stale_eval_index_is_rebuilt(setup):
+    tmp_path, corpus, gold, settings = setup
+    kwargs = dict(
+        embedder=HashEmbedder(), gold_path=gold, corpus=corpus, modes=["lexical"], sweep=False
+    )
+    run_eval(settings, out=tmp_path / "reports", **kwargs)
+    (manifest,) = (tmp_path / "data-eval" / "gold" / "snapshots").glob("*/manifest.json")
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    manifest.write_text(json.dumps({**data, "format": -1}), encoding="utf-8")
+    report = run_eval(settings, out=tmp_path / "reports", **kwargs)
+    g = json.loads((report.parent / "metrics.json").read_text(encoding="utf-8"))["gold"]
+    assert g["modes"]["lexical"]["overall"]["hit@1"] == pytest.approx(2 / 3)
+    assert not manifest.exists()  # the stale snapshot went with the old index
