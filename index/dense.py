@@ -45,6 +45,8 @@ class DenseIndex:
         self._index = index
         self.dim = int(index.d)
         self.kind = "hnsw" if _is_hnsw(index) else "flat"
+        self._matrix: np.ndarray | None = None
+        self._positions: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def size(self) -> int:
@@ -122,6 +124,24 @@ class DenseIndex:
         scores, ids = self._index.search(query, k, params=params)
         keep = ids[0] >= 0
         return scores[0][keep], ids[0][keep]
+
+    def vectors_for(self, ids: np.ndarray) -> np.ndarray:
+        """Stored vectors of ``ids`` (all must exist), without a per-id FAISS call.
+
+        Reads FAISS's own flat storage through a zero-copy view, built on first use.
+        """
+        if self._positions is None:
+            inner = faiss.downcast_index(self._index.index)
+            flat = (
+                inner if isinstance(inner, faiss.IndexFlat) else faiss.downcast_index(inner.storage)
+            )
+            n = self.size
+            self._matrix = faiss.rev_swig_ptr(flat.get_xb(), n * self.dim).reshape(n, self.dim)
+            stored = faiss.vector_to_array(self._index.id_map).astype(np.int64, copy=False)
+            order = np.argsort(stored, kind="stable")
+            self._positions = (stored[order], order)
+        sorted_ids, order = self._positions
+        return self._matrix[order[np.searchsorted(sorted_ids, ids)]]
 
     def reconstruct(self, ids: Sequence[int], names: Sequence[str]) -> np.ndarray:
         """Stored vectors for ``ids`` ([n, dim]); ``names`` label an unknown id in the error."""

@@ -31,6 +31,7 @@ import numpy as np
 
 from index import snapshot
 from index.dense import DenseIndex, stable_ids
+from index.langdir import debias, load_direction
 from index.lexical import LexicalIndex, analyze_query, fold
 from index.store import Store
 from index.types import Filters, Hit, Mode, SentenceHit
@@ -53,6 +54,8 @@ DEFAULT_DENSE_WEIGHT = 1.0
 DEFAULT_LEXICAL_WEIGHT = 0.5
 DEFAULT_DEPTH = 50
 DEFAULT_CROSS_LINGUAL = True
+DEFAULT_SENTENCE_WEIGHT = 0.7
+_SPAN = np.int64(1) << 40  # doc code * _SPAN + char offset: one sortable key per position
 
 _LANGS = ("fr", "en", "other")
 _DOC_TYPES = ("press_release", "convention", "web_page", "interview", "other")
@@ -127,6 +130,10 @@ class _Snapshot:
         self.chunk_dense = DenseIndex.load(ref.path / snapshot.CHUNKS_FAISS)
         self.sentence_dense = DenseIndex.load(ref.path / snapshot.SENTENCES_FAISS)
         self.lexical = LexicalIndex.load(ref.path / snapshot.LEXICAL_DIR)
+        self.lang_direction = load_direction(ref.path / snapshot.LANGDIR)
+        # Which sentences lie in which chunk (chunks overlap, so a sentence may be in two).
+        self.chunk_sentences = _overlaps(self.chunks, self.sentences)
+        self.sentence_chunks = _overlaps(self.sentences, self.chunks)
         if not np.array_equal(self.lexical.vids, self.chunks.vids) or (
             self.chunk_dense.size != len(self.chunks.vids)
         ):
@@ -184,6 +191,8 @@ class Searcher:
         lexical_weight: float,
         depth: int,
         cross_lingual: bool,
+        sentence_weight: float,
+        debias: bool,
     ) -> None:
         self.data_dir = data_dir
         self.embedder = embedder
@@ -195,6 +204,8 @@ class Searcher:
         self.lexical_weight = lexical_weight
         self.depth = depth
         self.cross_lingual = cross_lingual
+        self.sentence_weight = sentence_weight
+        self.debias = debias
 
     @classmethod
     def open(
@@ -207,6 +218,8 @@ class Searcher:
         lexical_weight: float = DEFAULT_LEXICAL_WEIGHT,
         depth: int = DEFAULT_DEPTH,
         cross_lingual: bool = DEFAULT_CROSS_LINGUAL,
+        sentence_weight: float = DEFAULT_SENTENCE_WEIGHT,
+        debias: bool = True,
     ) -> Searcher:
         """Open the published snapshot of ``data_dir``.
 
@@ -214,6 +227,8 @@ class Searcher:
         """
         if fusion_k < 1 or depth < 1 or dense_weight < 0 or lexical_weight < 0:
             raise ValueError("fusion_k and depth must be >= 1, weights >= 0")
+        if not 0.0 <= sentence_weight <= 1.0:
+            raise ValueError(f"sentence_weight must be within [0, 1], got {sentence_weight}")
         data_dir = Path(data_dir)
         state = _load(data_dir, embedder)
         return cls(
@@ -225,6 +240,8 @@ class Searcher:
             lexical_weight=lexical_weight,
             depth=depth,
             cross_lingual=cross_lingual,
+            sentence_weight=sentence_weight,
+            debias=debias,
         )
 
     # -- snapshot ---------------------------------------------------------------------
@@ -300,7 +317,8 @@ class Searcher:
         depth = max(k, self.depth)
         dense_rows = dense_scores = lex_rows = lex_scores = None
         if mode in ("dense", "hybrid"):
-            dense_rows, dense_scores = self._dense(state, query, depth, mask)
+            sentence_mask = state.row_mask(state.sentences, filters)
+            dense_rows, dense_scores = self._dense(state, query, depth, mask, sentence_mask)
         if mode in ("lexical", "hybrid"):
             lex_rows, lex_scores = self._lexical(state, query, depth, mask)
         if mode == "dense":
@@ -396,12 +414,53 @@ class Searcher:
     # -- retrieval internals ----------------------------------------------------------
 
     def _dense(
-        self, state: _Snapshot, query: str, depth: int, mask: np.ndarray | None
+        self,
+        state: _Snapshot,
+        query: str,
+        depth: int,
+        mask: np.ndarray | None,
+        sentence_mask: np.ndarray | None,
     ) -> tuple[np.ndarray, np.ndarray]:
+        """Chunks by ``(1 - w) * cos(query, chunk) + w * max cos(query, sentence in chunk)``.
+
+        A factoid answer is one sentence; its own vector matches the question better than
+        the chunk's average (gold set, dense MRR@10: 0.61 chunk only, 0.68 with w = 0.7).
+        Candidates are the top chunks and the chunks holding the top sentences; their
+        scores are then computed exactly from the stored vectors.
+        """
         vector = self.embedder.embed_queries([query])[0]
+        if self.debias:
+            vector = debias(vector, state.lang_direction)
         allowed = None if mask is None else state.chunks.vids[mask]
         scores, vids = state.chunk_dense.search(vector, depth, allowed=allowed)
-        return state.chunks.rows_of(vids), scores
+        rows = state.chunks.rows_of(vids)
+        w = self.sentence_weight
+        if w == 0 or state.sentence_dense.size == 0:
+            return rows, scores
+        s_allowed = None if sentence_mask is None else state.sentences.vids[sentence_mask]
+        _, s_vids = state.sentence_dense.search(vector, 2 * depth, allowed=s_allowed)
+        s_rows = state.sentences.rows_of(s_vids)
+        lo, hi = state.sentence_chunks
+        parents = [np.arange(a, b) for a, b in zip(lo[s_rows], hi[s_rows], strict=True)]
+        candidates = np.unique(np.concatenate([rows, *parents]))
+        if mask is not None:
+            candidates = candidates[mask[candidates]]
+        chunk_cos = state.chunk_dense.vectors_for(state.chunks.vids[candidates]) @ vector
+        lo, hi = state.chunk_sentences
+        counts = hi[candidates] - lo[candidates]
+        best = chunk_cos.copy()
+        has = counts > 0
+        if has.any():
+            spans = zip(lo[candidates][has], hi[candidates][has], strict=True)
+            members = np.concatenate([np.arange(a, b) for a, b in spans])
+            sims = state.sentence_dense.vectors_for(state.sentences.vids[members]) @ vector
+            starts = np.concatenate([[0], np.cumsum(counts[has])[:-1]])
+            best[has] = np.maximum.reduceat(sims, starts)
+        fused = (1 - w) * chunk_cos + w * best
+        # Float sums can differ in the last bits between calls (SIMD alignment); equal to
+        # 1e-6 counts as a tie, broken by row order, so a query always ranks the same.
+        order = np.lexsort((candidates, -np.round(fused, 6)))[:depth]
+        return candidates[order], fused[order].astype(np.float32)
 
     def _lexical(
         self, state: _Snapshot, query: str, depth: int, mask: np.ndarray | None
@@ -497,6 +556,20 @@ def _load(data_dir: Path, embedder: Embedder, *, attempts: int = 3) -> _Snapshot
                 continue
             raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _overlaps(outer: _Rows, inner: _Rows) -> tuple[np.ndarray, np.ndarray]:
+    """For each ``outer`` row, the [lo, hi) range of ``inner`` rows overlapping its span.
+
+    Both tables are in (document, position) order and neither's starts nor ends go
+    backwards within a document, so two binary searches per row suffice.
+    """
+    inner_start = inner.doc.astype(np.int64) * _SPAN + inner.start
+    inner_end = inner.doc.astype(np.int64) * _SPAN + inner.end
+    outer_base = outer.doc.astype(np.int64) * _SPAN
+    lo = np.searchsorted(inner_end, outer_base + outer.start, side="right")
+    hi = np.searchsorted(inner_start, outer_base + outer.end, side="left")
+    return lo, np.maximum(hi, lo)
 
 
 def _lang_code(lang: str) -> int:

@@ -177,13 +177,7 @@ class _Service:
 
     def _open_searcher(self) -> Searcher:
         s = self.settings
-        return Searcher.open(
-            Path(s.data_dir),
-            self.embedder,
-            fusion_k=s.fusion_k,
-            dense_weight=s.dense_weight,
-            lexical_weight=s.lexical_weight,
-        )
+        return Searcher.open(Path(s.data_dir), self.embedder, **s.search_options())
 
     def after_write(self) -> None:
         with self._read_lock:

@@ -169,13 +169,7 @@ def _open_index(settings: Settings) -> tuple[Embedder, Searcher]:
     embedder = load_embedder(
         settings.model, cache_dir=Path(settings.cache), batch_size=settings.batch_size
     )
-    searcher = Searcher.open(
-        Path(settings.data_dir),
-        embedder,
-        fusion_k=settings.fusion_k,
-        dense_weight=settings.dense_weight,
-        lexical_weight=settings.lexical_weight,
-    )
+    searcher = Searcher.open(Path(settings.data_dir), embedder, **settings.search_options())
     return embedder, searcher
 
 

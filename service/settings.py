@@ -54,6 +54,15 @@ class Settings(BaseSettings):
     lexical_weight: float = Field(
         0.5, ge=0.0, le=10.0, description="weight of the BM25 ranking in fusion"
     )
+    sentence_weight: float = Field(
+        0.7,
+        ge=0.0,
+        le=1.0,
+        description="dense score of a chunk: weight of its best sentence's cosine (rest: chunk's)",
+    )
+    debias: bool = Field(
+        True, description="remove the French/English direction from query vectors (cross-lingual)"
+    )
     answer_threshold: float = Field(
         0.5, ge=0.0, le=1.0, description="/ask confidence below which it answers no_answer"
     )
@@ -68,5 +77,15 @@ class Settings(BaseSettings):
     similar_dup_cosine: float = Field(
         0.95, ge=0.5, le=1.0, description="/similar: cosine at which two sentences are one wording"
     )
+    def search_options(self) -> dict[str, object]:
+        """Keyword arguments for ``index.Searcher.open`` (index/ does not read settings)."""
+        return {
+            "fusion_k": self.fusion_k,
+            "dense_weight": self.dense_weight,
+            "lexical_weight": self.lexical_weight,
+            "sentence_weight": self.sentence_weight,
+            "debias": self.debias,
+        }
+
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)

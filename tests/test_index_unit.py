@@ -291,6 +291,7 @@ def test_manifest_describes_the_index_and_no_pickle_is_written(built) -> None:
     assert suffixes <= {".json", ".npy", ".faiss", ".sqlite"}
     for npy in snap.rglob("*.npy"):
         np.load(npy, allow_pickle=False)
+    assert (snap / "langdir.npy").is_file()
 
 
 def test_hnsw_past_the_threshold_still_finds_the_chunk(tmp_path, hash_embedder) -> None:
@@ -387,3 +388,76 @@ def test_concurrent_searches_while_ingesting_and_refreshing(tmp_path, hash_embed
     assert seen <= set(range(6))
     searcher.refresh()
     assert one(1) == 5
+
+
+def test_index_in_an_older_format_asks_for_rebuild_and_rebuild_replaces_it(
+    tmp_path, hash_embedder
+) -> None:
+    import json
+
+    from index import Indexer
+    from index.snapshot import FORMAT_VERSION, current
+
+    data = tmp_path / "data"
+    indexer = Indexer(data, hash_embedder)
+    indexer.ingest_parsed(sample_docs())
+    ref = current(data)
+    manifest = json.loads((ref.path / "manifest.json").read_text())
+    manifest["format"] = FORMAT_VERSION - 1
+    (ref.path / "manifest.json").write_text(json.dumps(manifest))
+    message = f"has format {FORMAT_VERSION - 1} but this version reads format {FORMAT_VERSION}"
+    with pytest.raises(IndexMismatchError, match=message):
+        Searcher.open(data, hash_embedder)
+    with pytest.raises(IndexMismatchError, match="--rebuild"):
+        indexer.ingest_parsed(sample_docs())
+    report = indexer.ingest_parsed(sample_docs(), rebuild=True)
+    assert report.chunks_embedded == report.chunks > 0
+    assert Searcher.open(data, hash_embedder).counts()["chunks"] == report.chunks
+
+
+def test_language_direction_is_projected_out_of_the_query() -> None:
+    from index.langdir import debias, language_direction
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(20, 8)).astype(np.float32)
+    shift = np.eye(8, dtype=np.float32)[3] * 2.0
+    vectors = np.concatenate([base[:10] + shift, base[10:] - shift])
+    langs = np.array(["fr"] * 10 + ["en"] * 10)
+    direction = language_direction(vectors, langs)
+    expected = vectors[:10].mean(0) - vectors[10:].mean(0)
+    np.testing.assert_allclose(direction, expected / np.linalg.norm(expected), atol=1e-6)
+    q = np.ones(8, np.float32) / np.sqrt(8)
+    out = debias(q, direction)
+    assert abs(float(out @ direction)) < 1e-6
+    assert abs(float(np.linalg.norm(out)) - 1.0) < 1e-6
+    # too few sentences in one language: no direction, queries left alone
+    assert language_direction(vectors[:12], np.array(["fr"] * 10 + ["en"] * 2)) is None
+    assert debias(q, None) is q
+
+
+def test_dense_chunk_score_uses_its_best_sentence(tmp_path, hash_embedder) -> None:
+    from index import Indexer
+    from index.search import _overlaps
+
+    data = tmp_path / "data"
+    Indexer(data, hash_embedder).ingest_parsed(sample_docs())
+    searcher = Searcher.open(data, hash_embedder, sentence_weight=1.0, debias=False)
+    state = searcher._state
+    lo, hi = state.chunk_sentences
+    for row in range(len(state.chunks.vids)):
+        for s in range(lo[row], hi[row]):
+            assert state.sentences.doc[s] == state.chunks.doc[row]
+            assert state.sentences.start[s] < state.chunks.end[row]
+            assert state.sentences.end[s] > state.chunks.start[row]
+    assert _overlaps(state.chunks, state.sentences)[0].tolist() == lo.tolist()
+    sentence = "The agreement lasts six years and funds medical research teams."
+    hit = searcher.search(sentence, k=1, mode="dense")[0]
+    vec = hash_embedder.embed_queries([sentence])[0]
+    best = max(
+        float(v @ vec)
+        for v in searcher.sentence_vectors(
+            [s.sentence_id for s in searcher.sentences_in(hit.doc_id, hit.start, hit.end)]
+        )
+    )
+    assert hit.chunk_id.startswith("c_normandy")
+    assert hit.score == pytest.approx(best, abs=1e-5)

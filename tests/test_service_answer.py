@@ -149,7 +149,13 @@ def test_threshold_is_inclusive_and_withholding_keeps_the_best_candidate(searche
     assert above.no_answer is True
     assert above.answer is None
     assert above.best == first.best
-    assert above.passages == first.passages
+    # Same passages; only an answered question promotes the answer's passage to the top.
+    assert sorted(p.hit.chunk_id for p in above.passages) == sorted(
+        p.hit.chunk_id for p in first.passages
+    )
+    assert first.passages[0].hit.chunk_id == first.best.hit.chunk_id
+    retrieval_order = [h.chunk_id for h in searcher.search(question, k=len(above.passages))]
+    assert [p.hit.chunk_id for p in above.passages] == retrieval_order
 
 
 def test_every_passage_highlights_a_sentence_inside_it(searcher):
