@@ -77,6 +77,7 @@ class Settings(BaseSettings):
     similar_dup_cosine: float = Field(
         0.95, ge=0.5, le=1.0, description="/similar: cosine at which two sentences are one wording"
     )
+
     def search_options(self) -> dict[str, object]:
         """Keyword arguments for ``index.Searcher.open`` (index/ does not read settings)."""
         return {
