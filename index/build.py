@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from index import snapshot
 from index.dense import DenseIndex, stable_ids
-from index.langdir import language_direction, save_direction
+from index.langdir import LangDirection
 from index.lexical import LexicalIndex, analyze
 from index.store import Store
 from index.types import IngestReport
@@ -347,9 +347,9 @@ class Indexer:
         self, upserts: list[ParsedDocument], report: IngestReport
     ) -> tuple[np.ndarray, np.ndarray]:
         chunk_texts = [contextual_text(p.document.title, c.text) for p in upserts for c in p.chunks]
-        # Sentences stay plain: /similar compares wordings across documents, and the
-        # same sentence under two titles must still be recognised as one wording.
-        sent_texts = [s.text for p in upserts for s in p.sentences]
+        sent_texts = [
+            contextual_text(p.document.title, s.text) for p in upserts for s in p.sentences
+        ]
         dim = self.embedder.dim
         chunk_vecs = self.embedder.embed_passages(chunk_texts, show_progress=self.show_progress)
         sent_vecs = self.embedder.embed_passages(sent_texts, show_progress=self.show_progress)
@@ -413,7 +413,6 @@ class Indexer:
             dim = self.embedder.dim
             kinds: dict[str, str] = {}
             sizes: dict[str, int] = {}
-            assembled: dict[str, tuple[np.ndarray, np.ndarray]] = {}
             for fname, old_vids, new_vids, vecs in (
                 (snapshot.CHUNKS_FAISS, old_chunk_vids, new_chunk_vids, chunk_vecs),
                 (snapshot.SENTENCES_FAISS, old_sent_vids, new_sent_vids, sent_vecs),
@@ -425,11 +424,14 @@ class Indexer:
                 dense.save(building / fname)
                 kinds[fname] = dense.kind
                 sizes[fname] = dense.size
-                assembled[fname] = (all_ids, all_vecs)
-            sent_ids, sent_all = assembled[snapshot.SENTENCES_FAISS]
-            lang_of = {row[0]: row[6] for row in store.sentence_table()}
-            langs = np.array([lang_of[int(v)] for v in sent_ids])
-            save_direction(building / snapshot.LANGDIR, language_direction(sent_all, langs))
+            previous = LangDirection.load(ref.path / snapshot.LANGDIR) if ref else None
+            langdir = LangDirection.build(
+                [(row[0], row[6]) for row in store.sentence_table()],
+                store.sentence_texts,
+                self.embedder,
+                previous=previous,
+            )
+            langdir.save(building / snapshot.LANGDIR)
             snapshot.checkpoint("dense_written")
 
             rows = store.chunk_terms()
@@ -466,7 +468,8 @@ class Indexer:
 
 
 def contextual_text(title: str, text: str) -> str:
-    """What is embedded and BM25-indexed for a chunk: its document title, then
+    """What is embedded for a chunk or sentence (and BM25-indexed for a chunk): its
+    document title, then
     the text. A passage often names neither the partner nor the subject ("cet accord d'une
     durée de six ans"); the title does. Measured on the gold set: dense MRR@10 0.53 -> 0.61."""
     title = title.strip()

@@ -31,7 +31,7 @@ import numpy as np
 
 from index import snapshot
 from index.dense import DenseIndex, stable_ids
-from index.langdir import debias, load_direction
+from index.langdir import LangDirection, debias
 from index.lexical import LexicalIndex, analyze_query, fold
 from index.store import Store
 from index.types import Filters, Hit, Mode, SentenceHit
@@ -130,7 +130,8 @@ class _Snapshot:
         self.chunk_dense = DenseIndex.load(ref.path / snapshot.CHUNKS_FAISS)
         self.sentence_dense = DenseIndex.load(ref.path / snapshot.SENTENCES_FAISS)
         self.lexical = LexicalIndex.load(ref.path / snapshot.LEXICAL_DIR)
-        self.lang_direction = load_direction(ref.path / snapshot.LANGDIR)
+        langdir = LangDirection.load(ref.path / snapshot.LANGDIR)
+        self.lang_direction = langdir.direction if langdir is not None else None
         # Which sentences lie in which chunk (chunks overlap, so a sentence may be in two).
         self.chunk_sentences = _overlaps(self.chunks, self.sentences)
         self.sentence_chunks = _overlaps(self.sentences, self.chunks)

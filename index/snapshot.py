@@ -52,14 +52,14 @@ __all__ = [
     "writer_lock",
 ]
 
-# 2: chunks embedded with their title; langdir.npy (cross-lingual debiasing)
+# 2: chunks and sentences embedded with their title; langdir.npz (cross-lingual debiasing)
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 STORE = "store.sqlite"
 CHUNKS_FAISS = "chunks.faiss"
 SENTENCES_FAISS = "sentences.faiss"
 LEXICAL_DIR = "lexical"
-LANGDIR = "langdir.npy"
+LANGDIR = "langdir.npz"
 _CURRENT = "CURRENT"
 _SNAPSHOTS = "snapshots"
 _LOCK = "ingest.lock"

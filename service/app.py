@@ -391,7 +391,7 @@ def _add_read_routes(app: FastAPI) -> None:
             text,
             k=body.k,
             filters=body.filters.to_filters() if body.filters else None,
-            dup_cosine=service.settings.similar_dup_cosine,
+            dup_overlap=service.settings.similar_dup_overlap,
         )
         results = [SimilarMatch.from_group(g) for g in groups]
         return SimilarResponse(results=results, took_ms=_ms_since(started))

@@ -329,7 +329,7 @@ def similar_cmd(
         _, searcher = _open_index(settings)
         started = time.perf_counter()
         groups = similar_wordings(
-            searcher, text, k=k, filters=filters, dup_cosine=settings.similar_dup_cosine
+            searcher, text, k=k, filters=filters, dup_overlap=settings.similar_dup_overlap
         )
     except PartnerSearchError as exc:
         _fail(exc)

@@ -74,8 +74,11 @@ class Settings(BaseSettings):
     refresh_interval_s: float = Field(
         1.0, ge=0.0, le=3600.0, description="how often the service looks for a newer index snapshot"
     )
-    similar_dup_cosine: float = Field(
-        0.95, ge=0.5, le=1.0, description="/similar: cosine at which two sentences are one wording"
+    similar_dup_overlap: float = Field(
+        0.8,
+        ge=0.5,
+        le=1.0,
+        description="/similar: word overlap (Jaccard) at which two sentences are one wording",
     )
 
     def search_options(self) -> dict[str, object]:

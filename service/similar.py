@@ -3,7 +3,9 @@
 Press releases reuse boilerplate ("L'Inserm, établissement public à caractère
 scientifique…") across documents; listing the same sentence ten times would hide the
 other precedents. Two hits are one wording when their normalised texts are equal or
-their stored sentence vectors have cosine >= ``dup_cosine``.
+their word sets overlap by at least ``dup_overlap`` (Jaccard). Words, not vectors:
+stored sentence vectors carry their document's title (better retrieval), so the same
+sentence in two releases no longer has near-identical vectors, while its words do.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-import numpy as np
 
 from index.types import Filters, SentenceHit
 from ingest.errors import QueryError
@@ -50,13 +50,17 @@ def normalise_wording(text: str) -> str:
     return _NON_WORD.sub(" ", plain).strip()
 
 
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 1.0
+
+
 def similar_wordings(
     searcher: Searcher,
     text: str,
     *,
     k: int = 10,
     filters: Filters | None = None,
-    dup_cosine: float = 0.95,
+    dup_overlap: float = 0.8,
 ) -> list[WordingGroup]:
     """The ``k`` best distinct wordings close to ``text``, best first; QueryError if blank."""
     if not text.strip():
@@ -64,15 +68,15 @@ def similar_wordings(
     hits = searcher.similar(text, k=min(k * _OVERFETCH, _MAX_FETCH), filters=filters)
     if not hits:
         return []
-    vectors = np.asarray(searcher.sentence_vectors([h.sentence_id for h in hits]), np.float32)
     keys = [normalise_wording(h.text) for h in hits]
+    words = [frozenset(key.split()) for key in keys]
 
     groups: list[list[int]] = []  # indices into hits; groups[i][0] is the representative
     for i in sorted(range(len(hits)), key=lambda j: -hits[j].score):
         home = None
         for group in groups:
             rep = group[0]
-            if keys[i] == keys[rep] or float(vectors[i] @ vectors[rep]) >= dup_cosine:
+            if keys[i] == keys[rep] or _jaccard(words[i], words[rep]) >= dup_overlap:
                 home = group
                 break
         if home is not None:

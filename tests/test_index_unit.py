@@ -14,6 +14,7 @@ import pytest
 from index_docs import make_doc, sample_docs, versioned
 
 from index import Filters, Indexer, Searcher
+from index.build import contextual_text
 from index.dense import DenseIndex, stable_id
 from index.lexical import analyze, analyze_query, fold
 from ingest.embed import HashEmbedder
@@ -146,10 +147,17 @@ def test_similar_sentences_and_stored_vectors(built, hash_embedder) -> None:
     assert hits[0].text == "The agreement lasts six years and funds medical research teams."
     assert searcher.similar("agreement", k=5, filters=Filters(lang="fr"))[0].lang == "fr"
     vecs = searcher.sentence_vectors(["c_normandy#s1", "a_lille#s0"])
+    # Sentences are embedded with their document's title in front (contextual_text).
     expected = hash_embedder.embed_passages(
         [
-            "The agreement lasts six years and funds medical research teams.",
-            "L'Université de Lille et l'Inserm signent un protocole de coopération.",
+            contextual_text(
+                searcher.document("c_normandy").title,
+                "The agreement lasts six years and funds medical research teams.",
+            ),
+            contextual_text(
+                searcher.document("a_lille").title,
+                "L'Université de Lille et l'Inserm signent un protocole de coopération.",
+            ),
         ]
     )
     np.testing.assert_allclose(vecs, expected, atol=1e-6)
@@ -288,10 +296,10 @@ def test_manifest_describes_the_index_and_no_pickle_is_written(built) -> None:
     assert manifest["snapshot_id"] == searcher.snapshot_id and manifest["version"]
     assert manifest["dense"] == {"chunks": "flat", "sentences": "flat"}
     suffixes = {p.suffix for p in snap.rglob("*") if p.is_file()}
-    assert suffixes <= {".json", ".npy", ".faiss", ".sqlite"}
-    for npy in snap.rglob("*.npy"):
+    assert suffixes <= {".json", ".npy", ".npz", ".faiss", ".sqlite"}
+    for npy in [*snap.rglob("*.npy"), *snap.rglob("*.npz")]:
         np.load(npy, allow_pickle=False)
-    assert (snap / "langdir.npy").is_file()
+    assert (snap / "langdir.npz").is_file()
 
 
 def test_hnsw_past_the_threshold_still_finds_the_chunk(tmp_path, hash_embedder) -> None:
@@ -416,23 +424,48 @@ def test_index_in_an_older_format_asks_for_rebuild_and_rebuild_replaces_it(
 
 
 def test_language_direction_is_projected_out_of_the_query() -> None:
-    from index.langdir import debias, language_direction
+    from index.langdir import LangDirection, debias
 
     rng = np.random.default_rng(0)
     base = rng.normal(size=(20, 8)).astype(np.float32)
     shift = np.eye(8, dtype=np.float32)[3] * 2.0
     vectors = np.concatenate([base[:10] + shift, base[10:] - shift])
-    langs = np.array(["fr"] * 10 + ["en"] * 10)
-    direction = language_direction(vectors, langs)
+    langs = np.array([0] * 10 + [1] * 10, np.int8)
+    ld = LangDirection(np.arange(20), vectors, langs)
     expected = vectors[:10].mean(0) - vectors[10:].mean(0)
-    np.testing.assert_allclose(direction, expected / np.linalg.norm(expected), atol=1e-6)
+    np.testing.assert_allclose(ld.direction, expected / np.linalg.norm(expected), atol=1e-6)
     q = np.ones(8, np.float32) / np.sqrt(8)
-    out = debias(q, direction)
-    assert abs(float(out @ direction)) < 1e-6
+    out = debias(q, ld.direction)
+    assert abs(float(out @ ld.direction)) < 1e-6
     assert abs(float(np.linalg.norm(out)) - 1.0) < 1e-6
     # too few sentences in one language: no direction, queries left alone
-    assert language_direction(vectors[:12], np.array(["fr"] * 10 + ["en"] * 2)) is None
-    assert debias(q, None) is q
+    few = LangDirection(np.arange(12), vectors[:12], np.array([0] * 10 + [1] * 2, np.int8))
+    assert few.direction is None
+    assert debias(q, few.direction) is q
+
+
+def test_language_sample_reuses_previous_vectors(hash_embedder) -> None:
+    from index.langdir import LangDirection
+
+    calls: list[list[str]] = []
+
+    class Counting:
+        dim = hash_embedder.dim
+
+        def embed_passages(self, texts, show_progress=False):
+            calls.append(list(texts))
+            return hash_embedder.embed_passages(texts)
+
+    sentences = [(i, "fr" if i % 2 else "en") for i in range(40)]
+    texts = {i: f"phrase numéro {i}" for i in range(41)}
+    texts[40] = "une phrase de plus"
+    first = LangDirection.build(sentences, lambda v: {i: texts[i] for i in v}, Counting())
+    assert len(calls[0]) == 40 and first.direction is not None
+    second = LangDirection.build(
+        [*sentences, (40, "fr")], lambda v: {i: texts[i] for i in v}, Counting(), previous=first
+    )
+    assert calls[1] == ["une phrase de plus"]
+    assert len(second.vids) == 41
 
 
 def test_dense_chunk_score_uses_its_best_sentence(tmp_path, hash_embedder) -> None:

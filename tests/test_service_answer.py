@@ -205,20 +205,20 @@ def test_normalise_wording_ignores_case_accents_and_punctuation():
 
 
 def test_similar_collapses_same_wording_by_normalised_text(searcher):
-    # dup_cosine above 1 disables the vector test: only the normalised text can collapse.
+    # dup_overlap above 1 disables the word-overlap test: only the normalised text collapses.
     groups = similar_wordings(
-        searcher, "L'Inserm est un organisme public de recherche.", k=3, dup_cosine=1.01
+        searcher, "L'Inserm est un organisme public de recherche.", k=3, dup_overlap=1.01
     )
     members = [{h.sentence_id for h in g.occurrences} for g in groups]
     assert len(groups) == 3
     assert {"lille#s3", "saclay#s1"} in members
-    # Same words in another order (same hash vector, other normalised text) stays apart.
+    # Same words in another order (other normalised text) stays apart.
     assert {"saclay#s2"} in members
 
 
-def test_similar_collapses_near_duplicates_by_cosine(searcher):
+def test_similar_collapses_near_duplicates_by_word_overlap(searcher):
     groups = similar_wordings(
-        searcher, "L'Inserm est un organisme public de recherche.", k=3, dup_cosine=0.95
+        searcher, "L'Inserm est un organisme public de recherche.", k=3, dup_overlap=0.8
     )
     assert {h.sentence_id for h in groups[0].occurrences} == {
         "lille#s3",
