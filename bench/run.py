@@ -751,6 +751,35 @@ def gold_table(g: dict[str, Any]) -> str:
     )
 
 
+def readme_section(results: dict[str, Any]) -> str:
+    """The README's Performance section: machine, command, tables."""
+    m = results["machine"]
+    lines = [
+        "## Performance",
+        "",
+        f"Measured {results['started'][:10]} on {m['nproc']} CPU cores ({m['cpu']}), "
+        f"{m['ram_gib']} GiB RAM, no GPU (Python {m['python']}, torch {m['torch']}). "
+        "Reproduce with `make bench` (runs `.venv/bin/python bench/run.py`; results land in "
+        "`bench/out/<timestamp>/results.{md,json}`).",
+        "",
+        "The corpus is synthetic (bench/scale_corpus.py, seed 0): French and English press "
+        "releases, conventions and interviews recombined from the sentences of corpus/ with "
+        "other partners, places, dates and figures. Latencies are over HTTP against "
+        "`partnersearch serve` unless marked in-process; every query is distinct, so the "
+        "query-vector cache only spares /ask its second embedding of the same question. "
+        "At 100k chunks the passage vectors are the 10k run's real ones plus "
+        "random convex mixes of them (the real model embeds every query): retrieval quality "
+        "is not measured at that size, only speed and memory.",
+        "",
+    ]
+    if "gold" in results:
+        lines.append(gold_table(results["gold"]))
+    for label in results["order"]:
+        if label in results["sizes"]:
+            lines.append(size_table(results["sizes"][label]))
+    return "\n".join(lines)
+
+
 def write_results(out: Path, results: dict[str, Any]) -> str:
     md = [f"# PartnerSearch benchmark {results['started']}", ""]
     m = results["machine"]
@@ -766,6 +795,7 @@ def write_results(out: Path, results: dict[str, Any]) -> str:
             md.append(size_table(results["sizes"][label]))
     text = "\n".join(md)
     (out / "results.md").write_text(text, encoding="utf-8")
+    (out / "performance.md").write_text(readme_section(results), encoding="utf-8")
     (out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     return text
 
