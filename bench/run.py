@@ -364,7 +364,7 @@ def gold_hits(real: Any, work: Path, *, k: int = 5) -> dict[str, Any]:
     data_dir = work / "data-gold"
     shutil.rmtree(data_dir, ignore_errors=True)
     time_ingest(data_dir, REPO / "corpus", real)
-    searcher = Searcher.open(data_dir, real)
+    searcher = Searcher.open(data_dir, real, **_search_options())
     peer = TxtaiPeer(vectors="model", model_dir=ensure_model_dir(_cache_dir()))
     peer.index(chunk_texts(data_dir))
     items = [g for g in load_gold() if g.answerable and g.answer]
@@ -385,6 +385,13 @@ def gold_hits(real: Any, work: Path, *, k: int = 5) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ one size
+
+
+def _search_options() -> dict[str, Any]:
+    """The retrieval settings the service uses (PARTNERSEARCH_* or defaults)."""
+    from service.settings import Settings
+
+    return Settings().search_options()
 
 
 def _cache_dir() -> Path:
@@ -513,7 +520,7 @@ def bench_size(
     res["cold_start_breakdown"] = cold_start_breakdown(data_dir)
 
     # -- in-process latency, ours and the peer's -----------------------------------------
-    searcher = Searcher.open(data_dir, real)
+    searcher = Searcher.open(data_dir, real, **_search_options())
     res["inproc_ours"] = in_process_latency(
         lambda s: searcher.search(s, k=10), plan.queries["inproc"], real
     )
