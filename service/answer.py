@@ -1,9 +1,12 @@
 """Extractive answers: the best sentence of the retrieved passages, verbatim, with its citation.
 
 Nothing is generated. Passages come from the Searcher (hybrid); every sentence inside
-them is scored against the question with three signals — cosine of the query embedding
+them is scored against the question with five signals — cosine of the query embedding
 with the sentence's stored vector, the share of the question's content words it
-contains, and the rank of the passage it was read in — combined linearly into a logit.
+contains, the rank of the passage it was read in, whether it holds the kind of answer
+the question asks for (a duration, a date, an amount, a number, a person: see
+``service.answer_types``), and whether its passage names the question's entities —
+combined linearly into a logit.
 ``confidence`` is the logistic of that logit; below ``threshold`` the answer is withheld
 (``no_answer``), which is how questions the corpus cannot answer are declined.
 """
@@ -26,6 +29,12 @@ from index.types import Filters, Hit
 from ingest.embed import Embedder
 from ingest.errors import QueryError
 from ingest.types import Sentence
+from service.answer_types import (
+    entity_coverage,
+    expected_type,
+    has_answer_type,
+    question_entities,
+)
 
 if TYPE_CHECKING:
     from index import Searcher
@@ -69,6 +78,11 @@ class AnswerScoring:
     short_penalty: float = -1.0
     min_chars: int = 25
     bias: float = -2.0
+    # Subtracted when the sentence lacks the expected answer type, and in proportion to
+    # the share of the question's entities its passage does not name. Chosen on the gold
+    # set: answerable-vs-unanswerable AUC 0.55 without them, 0.80 with 4.0 and 4.0.
+    type_penalty: float = 4.0
+    coverage_penalty: float = 4.0
 
 
 DEFAULT_SCORING = AnswerScoring()
@@ -85,6 +99,8 @@ class ScoredSentence:
     overlap: float  # share of the question's content terms found in the sentence, in [0, 1]
     logit: float
     confidence: float  # logistic(logit), in [0, 1]
+    typed: bool = True  # holds the answer type the question asks for (or none is asked)
+    coverage: float = 1.0  # share of the question's entities named by its passage
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,16 +272,22 @@ def _score_sentences(
     query = np.asarray(embedder.embed_queries([question])[0], dtype=np.float32)
     cosines = vectors @ query
     q_terms = content_terms(question)
+    wanted = expected_type(question)
+    entities = question_entities(question)
     out: list[ScoredSentence] = []
     for sid, cosine in zip(ids, cosines, strict=True):
         sent, hit, rank = seen[sid]
         overlap = _overlap(q_terms, sent.text)
+        typed = has_answer_type(sent.text, wanted)
+        coverage = entity_coverage(entities, f"{hit.title} {hit.text}")
         logit = (
             scoring.cosine_weight * (float(cosine) - scoring.cosine_center)
             + scoring.overlap_weight * overlap
             + scoring.rank_weight / math.sqrt(rank)
             + (scoring.short_penalty if len(sent.text.strip()) < scoring.min_chars else 0.0)
             + scoring.bias
+            - (0.0 if typed else scoring.type_penalty)
+            - scoring.coverage_penalty * (1.0 - coverage)
         )
         out.append(
             ScoredSentence(
@@ -276,6 +298,8 @@ def _score_sentences(
                 overlap=overlap,
                 logit=logit,
                 confidence=_logistic(logit),
+                typed=typed,
+                coverage=coverage,
             )
         )
     return out

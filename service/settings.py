@@ -66,8 +66,11 @@ class Settings(BaseSettings):
     debias: bool = Field(
         True, description="remove the French/English direction from query vectors (cross-lingual)"
     )
+    # Calibrated on the gold set (partnersearch eval): at 0.30 /ask declines 64% of the
+    # unanswerable questions and answers 84% of the answerable ones; no threshold meets
+    # both bars (80% / 90%), this one comes closest to both.
     answer_threshold: float = Field(
-        0.5, ge=0.0, le=1.0, description="/ask confidence below which it answers no_answer"
+        0.30, ge=0.0, le=1.0, description="/ask confidence below which it answers no_answer"
     )
     api_token: str | None = Field(
         None, description="bearer token for write endpoints; unset = disabled"
