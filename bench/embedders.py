@@ -20,7 +20,13 @@ from ingest.embed import Embedder
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DerivedEmbedder", "EmbeddingCache", "LazyCache", "RecordingEmbedder"]
+__all__ = [
+    "DerivedEmbedder",
+    "EmbeddingCache",
+    "LazyCache",
+    "PrecomputedEmbedder",
+    "RecordingEmbedder",
+]
 
 
 class _Delegate:
@@ -177,3 +183,22 @@ class DerivedEmbedder(_Delegate):
             out[row] = mix / np.linalg.norm(mix)
             self.derived += 1
         return out
+
+
+class PrecomputedEmbedder(_Delegate):
+    """Passage vectors looked up by text in a fixed table (e.g. the vectors an index holds);
+    queries go to the real model. A text missing from the table is an error, never a guess."""
+
+    def __init__(self, inner: Embedder, table: dict[str, np.ndarray]) -> None:
+        super().__init__(inner)
+        self.table = table
+
+    def embed_passages(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
+        missing = [t for t in texts if t not in self.table]
+        if missing:
+            raise KeyError(
+                f"{len(missing)} passages have no precomputed vector, e.g. {missing[0]!r}"
+            )
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        return np.stack([self.table[t] for t in texts]).astype(np.float32, copy=False)

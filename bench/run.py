@@ -47,7 +47,13 @@ import numpy as np
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from embedders import DerivedEmbedder, EmbeddingCache, LazyCache, RecordingEmbedder
+from embedders import (
+    DerivedEmbedder,
+    EmbeddingCache,
+    LazyCache,
+    PrecomputedEmbedder,
+    RecordingEmbedder,
+)
 from peer import TxtaiPeer
 from scale_corpus import generate_queries, write_corpus
 
@@ -211,6 +217,23 @@ def cold_start_breakdown(data_dir: Path) -> dict[str, float]:
         cwd=REPO,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def our_chunk_vectors(data_dir: Path) -> dict[str, np.ndarray]:
+    """Chunk text -> the vector our published snapshot holds for that chunk (for the peer's
+    external vectors, so both engines rank with the very same dense vectors)."""
+    from index import snapshot
+    from index.dense import DenseIndex
+
+    snap = _current_snapshot(data_dir)
+    ids, vectors = DenseIndex.load(snap / snapshot.CHUNKS_FAISS).all_vectors()
+    row_of = {int(v): i for i, v in enumerate(ids.tolist())}
+    conn = sqlite3.connect(f"file:{snap / snapshot.STORE}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT vid, text FROM chunks").fetchall()
+    finally:
+        conn.close()
+    return {text: vectors[row_of[int(vid)]] for vid, text in rows}
 
 
 # ------------------------------------------------------------------ server side
@@ -539,12 +562,12 @@ def bench_peer(plan: Plan, real: Any, data_dir: Path, derived: bool) -> dict[str
         peer = TxtaiPeer(vectors="model", model_dir=ensure_model_dir(_cache_dir()))
         source = "txtai embeds with the model itself"
     else:
-        cache = EmbeddingCache.load(data_dir.parent / "embeddings-real.npz")
-        peer = TxtaiPeer(vectors="external", embedder=DerivedEmbedder(real, cache))
+        table = our_chunk_vectors(data_dir)
+        peer = TxtaiPeer(vectors="external", embedder=PrecomputedEmbedder(real, table))
         source = (
-            "external vectors: our "
+            "external vectors: our own "
             + ("derived" if derived else "real")
-            + " passage vectors; queries by the real model"
+            + " chunk vectors, by chunk; queries by the real model"
         )
     took = peer.index(chunks)
     out = {
