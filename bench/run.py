@@ -130,9 +130,19 @@ def machine_info() -> dict[str, Any]:
 # ------------------------------------------------------------------ ingest side
 
 
+def _all_cores() -> None:
+    """Give torch every core again in this thread. index.dense sets OpenMP to 1 thread per
+    searching thread, and torch shares that OpenMP runtime (libgomp), so after a search the
+    model would embed with 1 thread; `partnersearch ingest` never searches first."""
+    import torch
+
+    torch.set_num_threads(len(os.sched_getaffinity(0)))
+
+
 def time_ingest(data_dir: Path, corpus: Path, embedder: Any) -> tuple[float, Any]:
     from index import Indexer
 
+    _all_cores()
     started = time.perf_counter()
     report = Indexer(data_dir, embedder).ingest([corpus])
     return time.perf_counter() - started, report
@@ -144,6 +154,7 @@ def raw_model_seconds(
     """Seconds the bare model takes for ``texts`` (all, or extrapolated from a fixed random
     sample of ``sample`` of them); returns (seconds, texts actually timed)."""
     chosen = texts if len(texts) <= sample else random.Random(seed).sample(texts, sample)
+    _all_cores()
     started = time.perf_counter()
     embedder.embed_passages(chosen)
     took = time.perf_counter() - started
