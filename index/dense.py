@@ -118,10 +118,15 @@ class DenseIndex:
                 params = faiss.SearchParameters()
             params.sel = selector
         # One query is memory-bound: extra OpenMP threads only spin on a shared CPU (measured
-        # at 100k x 384: 22 ms with 1 thread, 92 ms with 2). The setting is per calling thread.
-        if faiss.omp_get_max_threads() != 1:
-            faiss.omp_set_num_threads(1)
-        scores, ids = self._index.search(query, k, params=params)
+        # at 100k x 384: 22 ms with 1 thread, 92 ms with 2). The setting is per calling thread
+        # and torch shares the same OpenMP runtime, so it is restored afterwards: otherwise a
+        # thread that once searched (a server worker ingesting an upload) embeds on one core.
+        previous = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            scores, ids = self._index.search(query, k, params=params)
+        finally:
+            faiss.omp_set_num_threads(previous)
         keep = ids[0] >= 0
         return scores[0][keep], ids[0][keep]
 

@@ -494,3 +494,19 @@ def test_dense_chunk_score_uses_its_best_sentence(tmp_path, hash_embedder) -> No
     )
     assert hit.chunk_id.startswith("c_normandy")
     assert hit.score == pytest.approx(best, abs=1e-5)
+
+
+def test_search_leaves_the_callers_openmp_thread_count_alone(tmp_path, hash_embedder) -> None:
+    import faiss
+
+    data = tmp_path / "data"
+    from index import Indexer
+
+    Indexer(data, hash_embedder).ingest_parsed(sample_docs())
+    searcher = Searcher.open(data, hash_embedder)
+    faiss.omp_set_num_threads(2)
+    try:
+        searcher.search("protocole de coopération", k=3, mode="dense")
+        assert faiss.omp_get_max_threads() == 2
+    finally:
+        faiss.omp_set_num_threads(os.cpu_count() or 1)
