@@ -47,6 +47,10 @@ class _Delegate:
     def max_tokens(self) -> int:
         return self.inner.max_tokens
 
+    @property
+    def backend(self) -> str:
+        return self.inner.backend
+
     def fingerprint(self) -> str:
         return self.inner.fingerprint()
 

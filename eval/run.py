@@ -125,6 +125,7 @@ class CachedQueryEmbedder:
     name = property(lambda self: self.inner.name)
     dim = property(lambda self: self.inner.dim)
     max_tokens = property(lambda self: self.inner.max_tokens)
+    backend = property(lambda self: self.inner.backend)
 
     def fingerprint(self) -> str:
         return self.inner.fingerprint()
@@ -466,7 +467,7 @@ def run_eval(
     if embedder is None:
         from ingest.embed import load_embedder
 
-        embedder = load_embedder(settings.model, cache_dir=Path(settings.cache))
+        embedder = load_embedder(**settings.embedder_options())
     embedder = CachedQueryEmbedder(embedder)
     work_dir = Path(work_dir) if work_dir is not None else default_work_dir(settings)
     config = SearchConfig.from_settings(settings)

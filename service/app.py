@@ -9,6 +9,7 @@ one lock. Every error answers ``{"error": {"code", "message"}}`` with a 4xx stat
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import tempfile
@@ -322,10 +323,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
         model = embedder
         if model is None:
             model = await run_in_threadpool(
-                load_embedder,
-                settings.model,
-                cache_dir=Path(settings.cache),
-                batch_size=settings.batch_size,
+                functools.partial(load_embedder, **settings.embedder_options())
             )
         service = _Service(settings, model)
         await run_in_threadpool(service.open)

@@ -47,15 +47,19 @@ def _main(
 
 @app.command("build-model")
 def build_model() -> None:
-    """Build (once) the offline multilingual-e5-small model directory and print its path."""
+    """Build (once) the offline multilingual-e5-small model directory and its ONNX float32
+    and int8 exports; print both paths."""
     from ingest.model_build import ensure_model_dir
+    from ingest.onnx_build import ensure_onnx_dir
 
     settings = _settings()
     try:
         path = ensure_model_dir(Path(settings.cache))
+        onnx_path = ensure_onnx_dir(Path(settings.cache))
     except PartnerSearchError as exc:
         _fail(exc)
     typer.echo(str(path))
+    typer.echo(str(onnx_path))
 
 
 # --- ingest (owner: index) --------------------------------------------------------------------
@@ -81,9 +85,7 @@ def ingest_cmd(
 
     settings = _settings()
     try:
-        embedder = load_embedder(
-            settings.model, cache_dir=Path(settings.cache), batch_size=settings.batch_size
-        )
+        embedder = load_embedder(**settings.embedder_options())
         indexer = Indexer(
             Path(settings.data_dir),
             embedder,
@@ -166,9 +168,7 @@ def _open_index(settings: Settings) -> tuple[Embedder, Searcher]:
 
     # Loaded here, not at import: `partnersearch --help` must not touch the model.
 
-    embedder = load_embedder(
-        settings.model, cache_dir=Path(settings.cache), batch_size=settings.batch_size
-    )
+    embedder = load_embedder(**settings.embedder_options())
     searcher = Searcher.open(Path(settings.data_dir), embedder, **settings.search_options())
     return embedder, searcher
 

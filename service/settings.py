@@ -38,6 +38,17 @@ class Settings(BaseSettings):
     )
     cache: Path = Field(default_factory=default_cache_dir, description="built model cache")
     data_dir: Path = Field(default_factory=default_data_dir, description="index directory")
+    backend: Literal["onnx-int8", "onnx", "torch"] = Field(
+        "onnx-int8",
+        description="how the built-in model runs: onnxruntime int8, onnxruntime float32, or "
+        "sentence-transformers/torch (any other PARTNERSEARCH_MODEL always runs on torch)",
+    )
+    embed_threads: int = Field(
+        0, ge=0, le=256, description="onnxruntime threads per embedding call (0 = one per core)"
+    )
+    embed_spinning: bool = Field(
+        False, description="let idle onnxruntime threads busy-wait (only pays on an idle machine)"
+    )
     batch_size: int = Field(32, ge=1, le=1024, description="embedding batch size")
     chunk_max_tokens: int = Field(200, ge=32, le=512, description="chunk size in model tokens")
     chunk_overlap_tokens: int = Field(30, ge=0, le=128, description="overlap between chunks")
@@ -86,6 +97,17 @@ class Settings(BaseSettings):
         le=1.0,
         description="/similar: word overlap (Jaccard) at which two sentences are one wording",
     )
+
+    def embedder_options(self) -> dict[str, object]:
+        """Keyword arguments for ``ingest.embed.load_embedder`` (ingest/ does not read settings)."""
+        return {
+            "model": self.model,
+            "cache_dir": Path(self.cache),
+            "batch_size": self.batch_size,
+            "backend": self.backend,
+            "threads": self.embed_threads,
+            "spinning": self.embed_spinning,
+        }
 
     def search_options(self) -> dict[str, object]:
         """Keyword arguments for ``index.Searcher.open`` (index/ does not read settings)."""

