@@ -25,9 +25,11 @@ import numpy as np
 from tqdm import tqdm
 
 from index import snapshot
+from index.compat import check_compatible, model_fields
 from index.dense import DenseIndex, stable_ids
 from index.langdir import LangDirection
 from index.lexical import LexicalIndex, analyze
+from index.rows import write_rows
 from index.store import Store
 from index.types import IngestReport
 from ingest.embed import Embedder
@@ -80,7 +82,6 @@ class Indexer:
         self.overlap_tokens = overlap_tokens
         self.hnsw_threshold = hnsw_threshold
         self.show_progress = show_progress
-        self._fingerprint: str | None = None
 
     # -- public API -----------------------------------------------------------------------
 
@@ -184,24 +185,13 @@ class Indexer:
 
     # -- planning -------------------------------------------------------------------------
 
-    def _model_key(self) -> tuple[str, str]:
-        if self._fingerprint is None:
-            self._fingerprint = self.embedder.fingerprint()
-        return self.embedder.name, self._fingerprint
-
     def _base(self, rebuild: bool) -> snapshot.SnapshotRef | None:
         if rebuild:
             return None  # also the way out of an index in an older format
         ref = snapshot.current(self.data_dir)
         if ref is None:
             return None
-        name, fp = self._model_key()
-        built = (ref.manifest.get("model"), ref.manifest.get("fingerprint"))
-        if built != (name, fp):
-            raise IndexMismatchError(
-                f"index in {self.data_dir} built with '{built[0]}@{built[1]}' but the configured "
-                f"model is '{name}@{fp}'; re-run partnersearch ingest --rebuild PATH"
-            )
+        check_compatible(ref.manifest, self.embedder, self.data_dir)
         return ref
 
     @staticmethod
@@ -441,18 +431,17 @@ class Indexer:
             lexical.save(building / snapshot.LEXICAL_DIR)
             snapshot.checkpoint("lexical_written")
 
+            write_rows(store, building)
             counts = store.counts()
             _check_consistent(counts, sizes, building)
-            name, fp = self._model_key()
             manifest = {
                 "format": snapshot.FORMAT_VERSION,
                 "snapshot_id": snapshot_id,
                 "previous": ref.snapshot_id if ref else None,
-                "model": name,
-                "fingerprint": fp,
-                "dim": dim,
+                **model_fields(self.embedder),
                 "counts": counts,
                 "languages": store.languages(),
+                "rows": "npy-mmap",  # rows/: per-row tables, memory-mapped by the Searcher
                 "dense": {
                     "chunks": kinds[snapshot.CHUNKS_FAISS],
                     "sentences": kinds[snapshot.SENTENCES_FAISS],

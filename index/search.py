@@ -18,21 +18,20 @@ below same-language chunks that merely share names.
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import logging
 import sqlite3
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from index import snapshot
+from index.compat import check_compatible
 from index.dense import DenseIndex, stable_ids
 from index.langdir import LangDirection, debias
 from index.lexical import LexicalIndex, analyze_query, fold
+from index.rows import DOC_TYPES, LANGS, NO_DATE, Rows, doc_type_code, lang_code, load_rows
 from index.store import Store
 from index.types import Filters, Hit, Mode, SentenceHit
 from ingest.embed import Embedder
@@ -55,86 +54,35 @@ DEFAULT_LEXICAL_WEIGHT = 0.5
 DEFAULT_DEPTH = 50
 DEFAULT_CROSS_LINGUAL = True
 DEFAULT_SENTENCE_WEIGHT = 0.7
-_SPAN = np.int64(1) << 40  # doc code * _SPAN + char offset: one sortable key per position
-
-_LANGS = ("fr", "en", "other")
-_DOC_TYPES = ("press_release", "convention", "web_page", "interview", "other")
-_NO_DATE = np.iinfo(np.int32).min
 _MODES = ("hybrid", "dense", "lexical")
 
 
-@dataclass(frozen=True, slots=True)
-class _Rows:
-    """Per-row metadata of chunks or sentences, row order = (doc_id, ordinal)."""
-
-    vids: np.ndarray  # int64
-    keys: list[str]  # chunk_id / sentence_id
-    doc: np.ndarray  # int32 index into the documents arrays
-    start: np.ndarray
-    end: np.ndarray
-    page: np.ndarray  # int32, 0 = no page
-    lang: np.ndarray  # int8 index into _LANGS
-    by_vid: np.ndarray  # argsort of vids, for vid -> row
-    sorted_vids: np.ndarray
-
-    @classmethod
-    def from_table(cls, table: list[tuple], doc_index: dict[str, int]) -> _Rows:
-        vids = np.fromiter((r[0] for r in table), np.int64, len(table))
-        order = np.argsort(vids, kind="stable")
-        return cls(
-            vids=vids,
-            keys=[r[1] for r in table],
-            doc=np.fromiter((doc_index[r[2]] for r in table), np.int32, len(table)),
-            start=np.fromiter((r[3] for r in table), np.int64, len(table)),
-            end=np.fromiter((r[4] for r in table), np.int64, len(table)),
-            page=np.fromiter((r[5] or 0 for r in table), np.int32, len(table)),
-            lang=np.fromiter((_lang_code(r[6]) for r in table), np.int8, len(table)),
-            by_vid=order,
-            sorted_vids=vids[order],
-        )
-
-    def rows_of(self, vids: np.ndarray) -> np.ndarray:
-        """Row positions of ``vids`` (all must exist)."""
-        pos = np.searchsorted(self.sorted_vids, vids)
-        return self.by_vid[pos]
-
-
 class _Snapshot:
-    """Everything one published snapshot needs at query time, loaded once."""
+    """Everything one published snapshot needs at query time, mapped once."""
 
     def __init__(self, ref: snapshot.SnapshotRef) -> None:
         self.ref = ref
         self.snapshot_id = ref.snapshot_id
         self.store = Store.open_readonly(ref.path / snapshot.STORE)
         self.lock = threading.Lock()  # one sqlite connection shared by reader threads
-        docs = self.store.document_table()
-        self.doc_ids = [d[0] for d in docs]
-        self.titles = [d[1] for d in docs]
-        self.dates = [dt.date.fromisoformat(d[2]) if d[2] else None for d in docs]
-        self.date_ord = np.array(
-            [d.toordinal() if d else _NO_DATE for d in self.dates], dtype=np.int32
-        )
-        self.doc_lang = np.array([_lang_code(d[3]) for d in docs], dtype=np.int8)
-        self.doc_types = [d[4] for d in docs]
-        self.doc_type_code = np.array([_doc_type_code(t) for t in self.doc_types], np.int8)
-        # folded partner name -> documents naming it, so a partner filter scans names once
-        by_partner: dict[str, list[int]] = {}
-        for i, d in enumerate(docs):
-            for partner in {fold(p) for p in json.loads(d[5])}:
-                by_partner.setdefault(partner, []).append(i)
-        self.partner_docs = {p: np.array(ix, dtype=np.int64) for p, ix in by_partner.items()}
-        doc_index = {doc_id: i for i, doc_id in enumerate(self.doc_ids)}
-        self.doc_index = doc_index
-        self.chunks = _Rows.from_table(self.store.chunk_table(), doc_index)
-        self.sentences = _Rows.from_table(self.store.sentence_table(), doc_index)
+        tables = load_rows(ref.path)
+        docs = tables.docs
+        self.docs = docs
+        self.doc_ids = docs.doc_ids
+        self.titles = docs.titles
+        self.dates = docs.dates
+        self.doc_types = docs.doc_types
+        self.doc_index = docs.doc_index
+        self.chunks = tables.chunks
+        self.sentences = tables.sentences
+        # Which sentences lie in which chunk (chunks overlap, so a sentence may be in two).
+        self.chunk_sentences = tables.chunk_sentences
+        self.sentence_chunks = tables.sentence_chunks
         self.chunk_dense = DenseIndex.load(ref.path / snapshot.CHUNKS_FAISS)
         self.sentence_dense = DenseIndex.load(ref.path / snapshot.SENTENCES_FAISS)
         self.lexical = LexicalIndex.load(ref.path / snapshot.LEXICAL_DIR)
         langdir = LangDirection.load(ref.path / snapshot.LANGDIR)
         self.lang_direction = langdir.direction if langdir is not None else None
-        # Which sentences lie in which chunk (chunks overlap, so a sentence may be in two).
-        self.chunk_sentences = _overlaps(self.chunks, self.sentences)
-        self.sentence_chunks = _overlaps(self.sentences, self.chunks)
         if not np.array_equal(self.lexical.vids, self.chunks.vids) or (
             self.chunk_dense.size != len(self.chunks.vids)
         ):
@@ -147,34 +95,35 @@ class _Snapshot:
         self.store.close()
 
     def doc_mask(self, filters: Filters) -> np.ndarray:
-        mask = np.ones(len(self.doc_ids), dtype=bool)
+        docs = self.docs
+        mask = np.ones(len(docs.doc_ids), dtype=bool)
         if filters.doc_type is not None:
-            mask &= self.doc_type_code == _doc_type_code(filters.doc_type)
+            mask &= docs.doc_type_code == doc_type_code(filters.doc_type)
         if filters.date_from is not None:
-            mask &= (self.date_ord != _NO_DATE) & (self.date_ord >= filters.date_from.toordinal())
+            mask &= (docs.date_ord != NO_DATE) & (docs.date_ord >= filters.date_from.toordinal())
         if filters.date_to is not None:
-            mask &= (self.date_ord != _NO_DATE) & (self.date_ord <= filters.date_to.toordinal())
+            mask &= (docs.date_ord != NO_DATE) & (docs.date_ord <= filters.date_to.toordinal())
         if filters.partner is not None:
             needle = fold(filters.partner.strip())
-            named = np.zeros(len(self.doc_ids), dtype=bool)
-            for partner, docs in self.partner_docs.items():
+            named = np.zeros(len(docs.doc_ids), dtype=bool)
+            for partner, members in docs.partner_docs.items():
                 if needle in partner:
-                    named[docs] = True
+                    named[members] = True
             mask &= named
         if filters.doc_id is not None:
-            only = np.zeros(len(self.doc_ids), dtype=bool)
-            if filters.doc_id in self.doc_index:
-                only[self.doc_index[filters.doc_id]] = True
+            only = np.zeros(len(docs.doc_ids), dtype=bool)
+            if filters.doc_id in docs.doc_index:
+                only[docs.doc_index[filters.doc_id]] = True
             mask &= only
         return mask
 
-    def row_mask(self, rows: _Rows, filters: Filters | None) -> np.ndarray | None:
+    def row_mask(self, rows: Rows, filters: Filters | None) -> np.ndarray | None:
         """Allowed rows, or None when nothing is filtered (the fast path)."""
         if filters is None or filters == Filters():
             return None
         mask = self.doc_mask(filters)[rows.doc]
         if filters.lang is not None:
-            mask &= rows.lang == _lang_code(filters.lang)
+            mask &= rows.lang == lang_code(filters.lang)
         return mask
 
 
@@ -363,11 +312,11 @@ class Searcher:
             d = int(sents.doc[row])
             out.append(
                 SentenceHit(
-                    sentence_id=sents.keys[row],
+                    sentence_id=sents.key(row, state.doc_ids),
                     doc_id=state.doc_ids[d],
                     title=state.titles[d],
                     date=state.dates[d],
-                    lang=_LANGS[sents.lang[row]],
+                    lang=LANGS[sents.lang[row]],
                     text=texts[vid],
                     start=int(sents.start[row]),
                     end=int(sents.end[row]),
@@ -406,7 +355,7 @@ class Searcher:
         state = self._state
         mask = state.doc_mask(filters or Filters())
         if filters is not None and filters.lang is not None:
-            mask &= state.doc_lang == _lang_code(filters.lang)
+            mask &= state.docs.doc_lang == lang_code(filters.lang)
         selected = np.flatnonzero(mask)
         page = [state.doc_ids[i] for i in selected[offset : offset + limit]]
         with state.lock:
@@ -488,7 +437,7 @@ class Searcher:
         if self.cross_lingual and w_lex > 0:
             query_lang = detect_lang(query, default="other", quick=True)
             if query_lang != "other":
-                code = _lang_code(query_lang)
+                code = lang_code(query_lang)
                 for row, rank in dense_rank.items():
                     if state.chunks.lang[row] != code and rank < lex_rank.get(row, rank + 1):
                         lex_rank[row] = rank
@@ -522,10 +471,10 @@ class Searcher:
             hits.append(
                 Hit(
                     doc_id=state.doc_ids[d],
-                    chunk_id=chunks.keys[row],
+                    chunk_id=chunks.key(row, state.doc_ids),
                     title=state.titles[d],
                     date=state.dates[d],
-                    lang=_LANGS[chunks.lang[row]],
+                    lang=LANGS[chunks.lang[row]],
                     doc_type=state.doc_types[d],
                     text=texts[vid],
                     start=int(chunks.start[row]),
@@ -542,13 +491,7 @@ def _load(data_dir: Path, embedder: Embedder, *, attempts: int = 3) -> _Snapshot
     """Load the published snapshot, retrying if a writer replaced it while we read it."""
     for attempt in range(attempts):
         ref = snapshot.require_current(data_dir)
-        built = (ref.manifest.get("model"), ref.manifest.get("fingerprint"))
-        configured = (embedder.name, embedder.fingerprint())
-        if built != configured or ref.manifest.get("dim") != embedder.dim:
-            raise IndexMismatchError(
-                f"index in {data_dir} built with '{built[0]}@{built[1]}' but the configured model "
-                f"is '{configured[0]}@{configured[1]}'; re-run partnersearch ingest --rebuild PATH"
-            )
+        check_compatible(ref.manifest, embedder, data_dir)
         try:
             return _Snapshot(ref)
         except (OSError, sqlite3.Error, IndexMismatchError):
@@ -559,36 +502,14 @@ def _load(data_dir: Path, embedder: Embedder, *, attempts: int = 3) -> _Snapshot
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _overlaps(outer: _Rows, inner: _Rows) -> tuple[np.ndarray, np.ndarray]:
-    """For each ``outer`` row, the [lo, hi) range of ``inner`` rows overlapping its span.
-
-    Both tables are in (document, position) order and neither's starts nor ends go
-    backwards within a document, so two binary searches per row suffice.
-    """
-    inner_start = inner.doc.astype(np.int64) * _SPAN + inner.start
-    inner_end = inner.doc.astype(np.int64) * _SPAN + inner.end
-    outer_base = outer.doc.astype(np.int64) * _SPAN
-    lo = np.searchsorted(inner_end, outer_base + outer.start, side="right")
-    hi = np.searchsorted(inner_start, outer_base + outer.end, side="left")
-    return lo, np.maximum(hi, lo)
-
-
-def _lang_code(lang: str) -> int:
-    return _LANGS.index(lang) if lang in _LANGS else _LANGS.index("other")
-
-
-def _doc_type_code(doc_type: str) -> int:
-    return _DOC_TYPES.index(doc_type) if doc_type in _DOC_TYPES else _DOC_TYPES.index("other")
-
-
 def _check_filters(filters: Filters | None) -> None:
     if filters is None:
         return
-    if filters.lang is not None and filters.lang not in _LANGS:
-        raise QueryError(f"unknown language {filters.lang!r}; use one of {', '.join(_LANGS)}")
-    if filters.doc_type is not None and filters.doc_type not in _DOC_TYPES:
+    if filters.lang is not None and filters.lang not in LANGS:
+        raise QueryError(f"unknown language {filters.lang!r}; use one of {', '.join(LANGS)}")
+    if filters.doc_type is not None and filters.doc_type not in DOC_TYPES:
         raise QueryError(
-            f"unknown document type {filters.doc_type!r}; use one of {', '.join(_DOC_TYPES)}"
+            f"unknown document type {filters.doc_type!r}; use one of {', '.join(DOC_TYPES)}"
         )
     if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
         raise QueryError(

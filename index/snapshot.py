@@ -53,7 +53,8 @@ __all__ = [
 ]
 
 # 2: chunks and sentences embedded with their title; langdir.npz (cross-lingual debiasing)
-FORMAT_VERSION = 2
+# 3: rows/ (per-row tables as .npy, memory-mapped on open); backend and probe vector
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 STORE = "store.sqlite"
 CHUNKS_FAISS = "chunks.faiss"

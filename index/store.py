@@ -273,10 +273,10 @@ class Store:
 
     # -- bulk reads for building indexes and loading a snapshot ---------------------------
 
-    def chunk_table(self) -> list[tuple[int, str, str, int, int, int | None, str]]:
-        """(vid, chunk_id, doc_id, start, end, page, lang) in canonical (doc_id, ordinal) order."""
+    def chunk_table(self) -> list[tuple[int, str, str, int, int, int | None, str, int]]:
+        """(vid, chunk_id, doc_id, start, end, page, lang, ordinal) in (doc_id, ordinal) order."""
         return self.conn.execute(
-            'SELECT vid, chunk_id, doc_id, start, "end", page, lang FROM chunks '
+            'SELECT vid, chunk_id, doc_id, start, "end", page, lang, ordinal FROM chunks '
             "ORDER BY doc_id, ordinal"
         ).fetchall()
 
@@ -286,10 +286,11 @@ class Store:
             "SELECT vid, terms FROM chunks ORDER BY doc_id, ordinal"
         ).fetchall()
 
-    def sentence_table(self) -> list[tuple[int, str, str, int, int, int | None, str]]:
-        """(vid, sentence_id, doc_id, start, end, page, lang) in (doc_id, ordinal) order."""
+    def sentence_table(self) -> list[tuple[int, str, str, int, int, int | None, str, int]]:
+        """(vid, sentence_id, doc_id, start, end, page, lang, ordinal) in (doc_id, ordinal)
+        order."""
         return self.conn.execute(
-            'SELECT vid, sentence_id, doc_id, start, "end", page, lang FROM sentences '
+            'SELECT vid, sentence_id, doc_id, start, "end", page, lang, ordinal FROM sentences '
             "ORDER BY doc_id, ordinal"
         ).fetchall()
 

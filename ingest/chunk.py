@@ -23,7 +23,25 @@ from ingest.types import Chunk, Document, Lang, Sentence
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Segment", "chunk_document", "segment_text", "split_sentences"]
+__all__ = [
+    "Segment",
+    "chunk_document",
+    "chunk_key",
+    "segment_text",
+    "sentence_key",
+    "split_sentences",
+]
+
+
+def chunk_key(doc_id: str, ordinal: int) -> str:
+    """The chunk_id of a document's ``ordinal``-th chunk (stable: FAISS ids derive from it)."""
+    return f"{doc_id}#c{ordinal}"
+
+
+def sentence_key(doc_id: str, ordinal: int) -> str:
+    """The sentence_id of a document's ``ordinal``-th sentence."""
+    return f"{doc_id}#s{ordinal}"
+
 
 SegmentKind = Literal["sentence", "bullet", "heading"]
 TokenCounter = Callable[[str], int]
@@ -278,7 +296,7 @@ def chunk_document(
 
     chunks = tuple(
         Chunk(
-            chunk_id=f"{document.doc_id}#c{i}",
+            chunk_id=chunk_key(document.doc_id, i),
             doc_id=document.doc_id,
             ordinal=i,
             text=text[start:end],
@@ -297,7 +315,7 @@ def chunk_document(
 
     sentences = tuple(
         Sentence(
-            sentence_id=f"{document.doc_id}#s{i}",
+            sentence_id=sentence_key(document.doc_id, i),
             doc_id=document.doc_id,
             ordinal=i,
             text=text[seg.start : seg.end],

@@ -217,8 +217,9 @@ def test_cli_ingest_with_another_model_asks_for_rebuild(cli_env, corpus_copy, mo
     result = runner.invoke(app, ["ingest", str(corpus_copy)])
     assert result.exit_code == 1
     assert result.stderr.strip() == (
-        f"error: index in {cli_env} built with 'hash-64@hash64' but the configured model is "
-        "'hash-32@hash32'; re-run partnersearch ingest --rebuild PATH"
+        f"error: index in {cli_env} built with 'hash-64@hash64 (hash)', dim 64, but the "
+        "configured model is 'hash-32@hash32 (hash)', dim 32; re-run partnersearch ingest "
+        "--rebuild PATH"
     )
     rebuilt = runner.invoke(app, ["ingest", "--rebuild", str(corpus_copy)])
     assert rebuilt.exit_code == 0 and "added 5" in rebuilt.stdout

@@ -342,8 +342,8 @@ def test_model_mismatch_is_refused_with_the_fix(built) -> None:
     data, _, _ = built
     other = HashEmbedder(dim=32)
     message = (
-        f"index in {data} built with 'hash-64@hash64' but the configured model is "
-        "'hash-32@hash32'; re-run partnersearch ingest --rebuild PATH"
+        f"index in {data} built with 'hash-64@hash64 (hash)', dim 64, but the configured model "
+        "is 'hash-32@hash32 (hash)', dim 32; re-run partnersearch ingest --rebuild PATH"
     )
     with pytest.raises(IndexMismatchError) as exc:
         Searcher.open(data, other)
@@ -470,7 +470,7 @@ def test_language_sample_reuses_previous_vectors(hash_embedder) -> None:
 
 def test_dense_chunk_score_uses_its_best_sentence(tmp_path, hash_embedder) -> None:
     from index import Indexer
-    from index.search import _overlaps
+    from index.rows import _overlaps
 
     data = tmp_path / "data"
     Indexer(data, hash_embedder).ingest_parsed(sample_docs())
