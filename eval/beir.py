@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eval.metrics import BEIR_MEASURES, Qrels, mean_scores, score_per_query
+from ingest.chunk import chunk_key, sentence_key, split_sentences
 from ingest.errors import EvalDataError
 from ingest.lang import detect_lang
-from ingest.types import Chunk, Document, Lang, ParsedDocument
+from ingest.types import Chunk, Document, Lang, ParsedDocument, Sentence
 
 logger = logging.getLogger(__name__)
 
@@ -147,12 +148,14 @@ def write_beir_corpus(dataset: BeirDataset, dest: Path) -> list[Path]:
     return paths
 
 
-def passages(dataset: BeirDataset) -> list[ParsedDocument]:
+def passages(dataset: BeirDataset, *, sentences: bool = False) -> list[ParsedDocument]:
     """Each document as one pre-split passage (the BEIR protocol), for ``Indexer.ingest_parsed``.
 
-    No sentences are produced: BEIR scores passages, and skipping sentence embeddings
-    makes indexing several times faster. Languages come from the dataset's metadata,
-    else from detection.
+    By default no sentences are produced: BEIR scores passages, and skipping sentence
+    embeddings makes indexing several times faster. With ``sentences`` each passage also
+    gets its sentence table (ingest's splitter), so best-sentence scoring and pooled chunk
+    vectors can be measured as the service runs them. Languages come from the dataset's
+    metadata, else from detection.
     """
     source = str(dataset.path / "corpus.jsonl")
     out = []
@@ -169,7 +172,7 @@ def passages(dataset: BeirDataset) -> list[ParsedDocument]:
             doc_type="other",
         )
         chunk = Chunk(
-            chunk_id=f"{doc_id}#c0",
+            chunk_id=chunk_key(doc_id, 0),
             doc_id=doc_id,
             ordinal=0,
             text=text,
@@ -177,8 +180,29 @@ def passages(dataset: BeirDataset) -> list[ParsedDocument]:
             end=len(text),
             lang=lang,
         )
-        out.append(ParsedDocument(document=document, chunks=(chunk,), sentences=()))
+        table = _sentence_table(doc_id, text, lang) if sentences else ()
+        out.append(ParsedDocument(document=document, chunks=(chunk,), sentences=table))
     return out
+
+
+def _sentence_table(doc_id: str, text: str, lang: Lang) -> tuple[Sentence, ...]:
+    spans = [
+        span
+        for line in re.finditer(r"[^\n]+", text)
+        for span in split_sentences(text, line.start(), line.end())
+    ]
+    return tuple(
+        Sentence(
+            sentence_id=sentence_key(doc_id, i),
+            doc_id=doc_id,
+            ordinal=i,
+            text=text[a:b],
+            start=a,
+            end=b,
+            lang=lang,
+        )
+        for i, (a, b) in enumerate(spans)
+    )
 
 
 def rank_documents(doc_ids: Iterable[str], *, depth: int) -> list[str]:

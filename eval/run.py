@@ -175,9 +175,7 @@ def _indexer(data_dir: Path, embedder: Embedder, settings: Settings, show_progre
     return Indexer(
         data_dir,
         embedder,
-        max_tokens=settings.chunk_max_tokens,
-        overlap_tokens=settings.chunk_overlap_tokens,
-        hnsw_threshold=settings.hnsw_threshold,
+        **settings.indexer_options(),
         show_progress=show_progress,
     )
 
@@ -392,11 +390,13 @@ def evaluate_beir(
     modes: Sequence[str] = ALL_MODES,
     config: SearchConfig | None = None,
     depth: int = 100,
+    sentences: bool = False,
     show_progress: bool = False,
 ) -> dict[str, Any]:
-    """Index ``dataset`` (one passage per document, incremental) into ``data_dir``; score modes."""
+    """Index ``dataset`` (one passage per document, with its sentences if ``sentences``;
+    incremental) into ``data_dir``; score modes."""
     started = time.perf_counter()
-    docs = passages(dataset)
+    docs = passages(dataset, sentences=sentences)
     report = _own_index(
         data_dir, lambda: _indexer(data_dir, embedder, settings, show_progress).ingest_parsed(docs)
     )
@@ -430,6 +430,8 @@ def evaluate_beir(
         "seed": None,
         "index_seconds": round(index_seconds, 1),
         "passages_embedded": report.chunks_embedded,
+        "sentences": sentences,
+        "sentences_embedded": report.sentences_embedded,
         "search_seconds": round(time.perf_counter() - started, 1),
         "modes": results,
     }
@@ -452,6 +454,7 @@ def run_eval(
     max_queries: int | None = None,
     seed: int = 0,
     sweep: bool = True,
+    beir_sentences: bool = False,
     show_progress: bool = False,
 ) -> Path:
     """Evaluate, write ``<out>/<timestamp>/report.md`` (+ metrics.json, PNGs), return its path.
@@ -509,13 +512,17 @@ def run_eval(
     if datasets:
         metrics["beir"] = {}
         for dataset in datasets:
+            # The sentence tables change what is indexed for unchanged documents, so each
+            # protocol keeps its own cached index.
+            name = dataset.name + ("-sentences" if beir_sentences else "")
             section = evaluate_beir(
                 dataset,
-                work_dir / "beir" / dataset.name,
+                work_dir / "beir" / name,
                 embedder,
                 settings,
                 modes=modes,
                 config=config,
+                sentences=beir_sentences,
                 show_progress=show_progress,
             )
             section["seed"] = seed

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import Literal, get_args
 
 import numpy as np
 from tqdm import tqdm
@@ -41,6 +42,10 @@ logger = logging.getLogger(__name__)
 __all__ = ["Indexer"]
 
 _UPLOADS = "uploads"
+
+#: How chunk vectors are made: embedded from the chunk's own text, or pooled (normalised
+#: mean) from its sentences' vectors, which skips one model pass per chunk.
+ChunkVectors = Literal["embedded", "pooled"]
 
 
 def _project_version() -> str:
@@ -74,8 +79,12 @@ class Indexer:
         max_tokens: int = 200,
         overlap_tokens: int = 30,
         hnsw_threshold: int = 200_000,
+        chunk_vectors: ChunkVectors = "embedded",
         show_progress: bool = False,
     ) -> None:
+        if chunk_vectors not in get_args(ChunkVectors):
+            raise ValueError(f"chunk_vectors must be one of {get_args(ChunkVectors)}")
+        self.chunk_vectors = chunk_vectors
         self.data_dir = Path(data_dir)
         self.embedder = embedder
         self.max_tokens = max_tokens
@@ -192,6 +201,13 @@ class Indexer:
         if ref is None:
             return None
         check_compatible(ref.manifest, self.embedder, self.data_dir)
+        built = ref.manifest.get("chunk_vectors", "embedded")
+        if built != self.chunk_vectors:
+            raise IndexMismatchError(
+                f"index in {self.data_dir} has {built!r} chunk vectors but "
+                f"PARTNERSEARCH_CHUNK_VECTORS is {self.chunk_vectors!r}; re-run partnersearch "
+                "ingest --rebuild PATH"
+            )
         return ref
 
     @staticmethod
@@ -341,8 +357,15 @@ class Indexer:
             contextual_text(p.document.title, s.text) for p in upserts for s in p.sentences
         ]
         dim = self.embedder.dim
-        chunk_vecs = self.embedder.embed_passages(chunk_texts, show_progress=self.show_progress)
         sent_vecs = self.embedder.embed_passages(sent_texts, show_progress=self.show_progress)
+        if self.chunk_vectors == "pooled":
+            chunk_vecs, todo = _pooled(upserts, sent_vecs, dim)
+            if todo:  # chunks that hold no sentence are embedded themselves
+                chunk_vecs[todo] = self.embedder.embed_passages([chunk_texts[i] for i in todo])
+            report.chunks_embedded = len(todo)
+        else:
+            chunk_vecs = self.embedder.embed_passages(chunk_texts, show_progress=self.show_progress)
+            report.chunks_embedded = len(chunk_texts)
         for name, vecs, n in (
             ("chunk", chunk_vecs, len(chunk_texts)),
             ("sentence", sent_vecs, len(sent_texts)),
@@ -352,7 +375,6 @@ class Indexer:
                     f"embedder {self.embedder.name!r} returned {vecs.shape} {name} vectors, "
                     f"expected ({n}, {dim})"
                 )
-        report.chunks_embedded = len(chunk_texts)
         report.sentences_embedded = len(sent_texts)
         return chunk_vecs, sent_vecs
 
@@ -439,6 +461,7 @@ class Indexer:
                 "snapshot_id": snapshot_id,
                 "previous": ref.snapshot_id if ref else None,
                 **model_fields(self.embedder),
+                "chunk_vectors": self.chunk_vectors,
                 "counts": counts,
                 "languages": store.languages(),
                 "rows": "npy-mmap",  # rows/: per-row tables, memory-mapped by the Searcher
@@ -454,6 +477,30 @@ class Indexer:
         snapshot.write_manifest(building, manifest)
         snapshot.checkpoint("manifest_written")
         return manifest
+
+
+def _pooled(
+    upserts: list[ParsedDocument], sent_vecs: np.ndarray, dim: int
+) -> tuple[np.ndarray, list[int]]:
+    """Chunk vectors as the normalised mean of the vectors of the sentences they hold, and
+    the rows of chunks that hold none (to be embedded)."""
+    n = sum(len(p.chunks) for p in upserts)
+    out = np.zeros((n, dim), dtype=np.float32)
+    todo: list[int] = []
+    row = base = 0
+    for parsed in upserts:
+        starts = np.fromiter((s.start for s in parsed.sentences), np.int64)
+        ends = np.fromiter((s.end for s in parsed.sentences), np.int64)
+        for chunk in parsed.chunks:
+            inside = np.flatnonzero((starts < chunk.end) & (ends > chunk.start))
+            if len(inside):
+                mean = sent_vecs[base + inside].mean(axis=0)
+                out[row] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+            else:
+                todo.append(row)
+            row += 1
+        base += len(parsed.sentences)
+    return out, todo
 
 
 def contextual_text(title: str, text: str) -> str:

@@ -191,9 +191,7 @@ class _Service:
             self._indexer = Indexer(
                 Path(s.data_dir),
                 self.embedder,
-                max_tokens=s.chunk_max_tokens,
-                overlap_tokens=s.chunk_overlap_tokens,
-                hnsw_threshold=s.hnsw_threshold,
+                **s.indexer_options(),
             )
         return self._indexer
 

@@ -89,9 +89,7 @@ def ingest_cmd(
         indexer = Indexer(
             Path(settings.data_dir),
             embedder,
-            max_tokens=settings.chunk_max_tokens,
-            overlap_tokens=settings.chunk_overlap_tokens,
-            hnsw_threshold=settings.hnsw_threshold,
+            **settings.indexer_options(),
             show_progress=sys.stderr.isatty(),
         )
         report = indexer.ingest(paths, prune=prune, rebuild=rebuild)
@@ -381,6 +379,14 @@ def eval_cmd(
     sweep: Annotated[
         bool, typer.Option("--sweep/--no-sweep", help="sweep hybrid fusion weights on the gold set")
     ] = True,
+    beir_sentences: Annotated[
+        bool,
+        typer.Option(
+            "--beir-sentences",
+            help="give BEIR passages their sentence tables (best-sentence scoring, pooled "
+            "chunk vectors), as the service indexes documents",
+        ),
+    ] = False,
 ) -> None:
     """Score every retrieval mode (gold set and/or BEIR datasets) and write a report."""
     from eval.report import quality_checks
@@ -400,6 +406,7 @@ def eval_cmd(
             max_queries=max_queries,
             seed=seed,
             sweep=sweep,
+            beir_sentences=beir_sentences,
             show_progress=sys.stderr.isatty(),
         )
     except PartnerSearchError as exc:

@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     batch_size: int = Field(32, ge=1, le=1024, description="embedding batch size")
     chunk_max_tokens: int = Field(200, ge=32, le=512, description="chunk size in model tokens")
     chunk_overlap_tokens: int = Field(30, ge=0, le=128, description="overlap between chunks")
+    # "embedded" until the development suite says pooled vectors lose nothing (README,
+    # "Fewer embeddings per chunk").
+    chunk_vectors: Literal["embedded", "pooled"] = Field(
+        "embedded",
+        description="chunk vectors embedded from the chunk's text, or pooled from its "
+        "sentences' vectors (one model pass fewer per chunk)",
+    )
     hnsw_threshold: int = Field(
         200_000,
         ge=1,
@@ -107,6 +114,15 @@ class Settings(BaseSettings):
             "backend": self.backend,
             "threads": self.embed_threads,
             "spinning": self.embed_spinning,
+        }
+
+    def indexer_options(self) -> dict[str, object]:
+        """Keyword arguments for ``index.Indexer`` besides data_dir and embedder."""
+        return {
+            "max_tokens": self.chunk_max_tokens,
+            "overlap_tokens": self.chunk_overlap_tokens,
+            "hnsw_threshold": self.hnsw_threshold,
+            "chunk_vectors": self.chunk_vectors,
         }
 
     def search_options(self) -> dict[str, object]:

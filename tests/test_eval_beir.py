@@ -144,3 +144,19 @@ def test_cli_eval_rejects_unknown_mode(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["eval", "--beir", str(root), "--modes", "lexical,bm42"])
     assert result.exit_code == 1
     assert "error: unknown mode(s) ['bm42']; choose among hybrid, dense, lexical" in result.output
+
+
+def test_passages_with_sentences_carry_exact_sentence_offsets(tmp_path) -> None:
+    from eval.beir import load_beir, passages
+
+    root = write_beir(tmp_path / "tiny")
+    plain = passages(load_beir(root))
+    split = passages(load_beir(root), sentences=True)
+    assert all(p.sentences == () for p in plain)
+    assert [p.chunks for p in split] == [p.chunks for p in plain]
+    for parsed in split:
+        text = parsed.document.text
+        assert parsed.sentences, parsed.document.doc_id
+        for i, s in enumerate(parsed.sentences):
+            assert text[s.start : s.end] == s.text and s.ordinal == i
+            assert s.sentence_id == f"{parsed.document.doc_id}#s{i}"

@@ -15,7 +15,7 @@ from index_docs import make_doc, sample_docs, versioned
 
 from index import Filters, Indexer, Searcher
 from index.build import contextual_text
-from index.dense import DenseIndex, stable_id
+from index.dense import DenseIndex, stable_id, stable_ids
 from index.lexical import analyze, analyze_query, fold
 from ingest.embed import HashEmbedder
 from ingest.errors import IndexMismatchError, IndexNotFoundError, QueryError
@@ -510,3 +510,31 @@ def test_search_leaves_the_callers_openmp_thread_count_alone(tmp_path, hash_embe
         assert faiss.omp_get_max_threads() == 2
     finally:
         faiss.omp_set_num_threads(os.cpu_count() or 1)
+
+
+def test_pooled_chunk_vectors_are_the_mean_of_their_sentences(tmp_path, hash_embedder) -> None:
+    docs = sample_docs()
+    report = Indexer(tmp_path, hash_embedder, chunk_vectors="pooled").ingest_parsed(docs)
+    assert report.chunks_embedded == 0  # every sample chunk holds a sentence
+    assert report.sentences_embedded == sum(len(d.sentences) for d in docs)
+    searcher = Searcher.open(tmp_path, hash_embedder)
+    assert searcher.manifest["chunk_vectors"] == "pooled"
+    state = searcher._state
+    for parsed in docs:
+        title = parsed.document.title
+        for chunk in parsed.chunks:
+            inside = [s for s in parsed.sentences if s.start < chunk.end and s.end > chunk.start]
+            mean = hash_embedder.embed_passages([contextual_text(title, s.text) for s in inside])
+            want = mean.mean(axis=0) / np.linalg.norm(mean.mean(axis=0))
+            got = state.chunk_dense.vectors_for(stable_ids([chunk.chunk_id]))[0]
+            np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_changing_chunk_vectors_asks_for_rebuild(tmp_path, hash_embedder) -> None:
+    Indexer(tmp_path, hash_embedder).ingest_parsed(sample_docs())
+    with pytest.raises(
+        IndexMismatchError,
+        match=r"has 'embedded' chunk vectors but PARTNERSEARCH_CHUNK_VECTORS is 'pooled'; "
+        r"re-run partnersearch ingest --rebuild PATH",
+    ):
+        Indexer(tmp_path, hash_embedder, chunk_vectors="pooled").ingest_parsed(sample_docs())

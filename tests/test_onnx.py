@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from index_docs import sample_docs
 
 from index import Indexer, Searcher
 from index.compat import PROBE_MIN_COSINE
 from ingest.embed import HashEmbedder
 from ingest.errors import IndexMismatchError
-from tests.index_docs import sample_docs
 
 REPO = Path(__file__).resolve().parent.parent
 
