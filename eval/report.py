@@ -128,6 +128,8 @@ def render_markdown(
     for key, value in (metrics.get("run") or {}).items():
         out.append(f"- {key}: `{value}`")
     out.append("")
+    if metrics.get("macro"):
+        out += _macro_section(metrics["macro"], previous.get(("macro",)))
     if "gold" in metrics:
         out += _gold_section(metrics["gold"], previous.get(("gold",)))
     for name, data in (metrics.get("beir") or {}).items():
@@ -142,7 +144,25 @@ def _sections(metrics: Mapping[str, Any]) -> list[tuple[str, ...]]:
     if "gold" in metrics:
         keys.append(("gold",))
     keys += [("beir", name) for name in metrics.get("beir") or {}]
+    if metrics.get("macro"):
+        keys.append(("macro",))
     return keys
+
+
+def _macro_section(macro: Mapping[str, Any], prev: Mapping[str, Any] | None) -> list[str]:
+    sets = max(int(m["sets"]) for m in macro.values())
+    out = [f"## Macro average over {sets} sets (gold set included)", ""]
+    if prev is not None:
+        out += [f"Previous run: {prev.get('created', '?')}.", ""]
+    pm = _get(prev, ("macro",))
+    out += _table(
+        ["mode", "ndcg@10", "mrr@10"],
+        [
+            [mode, *(_cell(scores, c, _get(pm, (mode,))) for c in ("ndcg@10", "mrr@10"))]
+            for mode, scores in macro.items()
+        ],
+    )
+    return out
 
 
 def _gold_section(gold: Mapping[str, Any], prev: Mapping[str, Any] | None) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import logging
+import os
 import shutil
 import subprocess
 import time
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
 import numpy as np
+from tqdm import tqdm
 
 from eval.beir import BeirDataset, load_beir, passages, rank_documents, score_beir
 from eval.gold import GOLD_PATH, GoldItem, contains_answer, load_gold
@@ -59,9 +61,11 @@ __all__ = [
     "evaluate_beir",
     "evaluate_gold",
     "gold_qrels",
+    "macro_average",
     "retrieve",
     "run_eval",
     "score_gold",
+    "suite_sets",
     "sweep_fusion",
 ]
 
@@ -156,6 +160,41 @@ def default_corpus_dir() -> Path | None:
     """The repository's corpus/ when running from a checkout, else None."""
     corpus = _REPO / "corpus"
     return corpus if corpus.is_dir() else None
+
+
+#: The development suite: every set of the shared evaluation data, with the query sample
+#: each is scored on (None = all its queries), beside the gold set.
+SUITES: dict[str, dict[str, int | None]] = {
+    "dev": {
+        "scifact_beir": None,
+        "piaf_v1.1": 1000,
+        "service_public_qr_dev": None,
+        "diabla_fr_en": None,
+    },
+}
+
+
+def default_evaldata_dir() -> Path:
+    """$PARTNERSEARCH_EVALDATA, else the shared folder beside the repository."""
+    env = os.environ.get("PARTNERSEARCH_EVALDATA")
+    return Path(env) if env else _REPO.parent / "shared" / "evaldata"
+
+
+def suite_sets(name: str, evaldata: Path | None = None) -> tuple[list[Path], dict[str, int]]:
+    """The folders of suite ``name`` and their per-set query samples; EvalDataError if the
+    suite is unknown or a folder is missing."""
+    if name not in SUITES:
+        raise EvalDataError(f"unknown suite {name!r}; choose among {', '.join(SUITES)}")
+    root = Path(evaldata) if evaldata is not None else default_evaldata_dir()
+    paths = [root / folder for folder in SUITES[name]]
+    missing = [str(p) for p in paths if not p.is_dir()]
+    if missing:
+        raise EvalDataError(
+            f"suite {name!r} needs {', '.join(missing)}; pass --evaldata DIR or set "
+            "PARTNERSEARCH_EVALDATA"
+        )
+    limits = {folder: n for folder, n in SUITES[name].items() if n is not None}
+    return paths, limits
 
 
 def default_reports_dir() -> Path:
@@ -410,9 +449,16 @@ def evaluate_beir(
     searcher = open_searcher(data_dir, embedder, config or SearchConfig.from_settings(settings))
     started = time.perf_counter()
     results: dict[str, dict[str, float]] = {}
+    bar = tqdm(
+        total=len(dataset.queries) * len(modes),
+        desc=f"{dataset.name} queries",
+        unit="query",
+        disable=not show_progress,
+    )
     for mode in modes:
 
         def search(text: str, mode: str = mode) -> list[str]:
+            bar.update()
             try:
                 hits = searcher.search(text, k=depth, mode=mode)  # type: ignore[arg-type]
             except QueryError as exc:
@@ -422,6 +468,7 @@ def evaluate_beir(
 
         results[mode], _ = score_beir(dataset, search)
         logger.info("BEIR %s %s: %s", dataset.name, mode, results[mode])
+    bar.close()
     return {
         "path": str(dataset.path),
         "n_docs": len(dataset.corpus),
@@ -455,6 +502,7 @@ def run_eval(
     seed: int = 0,
     sweep: bool = True,
     beir_sentences: bool = False,
+    beir_max_queries: Mapping[str, int] | None = None,
     show_progress: bool = False,
 ) -> Path:
     """Evaluate, write ``<out>/<timestamp>/report.md`` (+ metrics.json, PNGs), return its path.
@@ -476,7 +524,11 @@ def run_eval(
     config = SearchConfig.from_settings(settings)
     # Load every input before the long part, so a typo fails in a second, not after indexing.
     items = load_gold(gold_path) if gold else []
-    datasets = [load_beir(Path(p), max_queries=max_queries, seed=seed) for p in beir]
+    limits = dict(beir_max_queries or {})
+    datasets = [
+        load_beir(Path(p), max_queries=limits.get(Path(p).name, max_queries), seed=seed)
+        for p in beir
+    ]
     corpus = corpus if corpus is not None else default_corpus_dir()
     if gold and (corpus is None or not Path(corpus).is_dir()):
         raise EvalDataError(f"corpus folder {corpus} not found; pass --corpus DIR")
@@ -491,6 +543,9 @@ def run_eval(
             "search": " ".join(f"{k}={v}" for k, v in config.kwargs().items()),
             "answer_threshold": settings.answer_threshold,
             "modes": ",".join(modes),
+            "backend": embedder.backend,
+            "chunk_vectors": settings.chunk_vectors,
+            "beir_sentences": beir_sentences,
         },
     }
     if gold:
@@ -528,9 +583,29 @@ def run_eval(
             section["seed"] = seed
             metrics["beir"][dataset.name] = section
 
+    metrics["macro"] = macro_average(metrics)
     root = Path(out) if out is not None else default_reports_dir()
     folder = new_report_dir(root)
     return write_report(folder, metrics, root=root)
+
+
+def macro_average(metrics: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+    """Per mode, the mean nDCG@10 and MRR@10 over every scored set (gold set included):
+    the number tuning is judged by, so no single set decides."""
+    per_mode: dict[str, list[dict[str, float]]] = {}
+    for mode, data in ((metrics.get("gold") or {}).get("modes") or {}).items():
+        per_mode.setdefault(mode, []).append(data["overall"])
+    for section in (metrics.get("beir") or {}).values():
+        for mode, scores in section["modes"].items():
+            per_mode.setdefault(mode, []).append(scores)
+    return {
+        mode: {
+            "ndcg@10": float(np.mean([s["ndcg@10"] for s in sets])),
+            "mrr@10": float(np.mean([s["mrr@10"] for s in sets])),
+            "sets": len(sets),
+        }
+        for mode, sets in per_mode.items()
+    }
 
 
 def _own_index(data_dir: Path, ingest: Callable[[], IngestReport]) -> IngestReport:

@@ -347,6 +347,18 @@ def similar_cmd(
 
 @app.command("eval")
 def eval_cmd(
+    suite: Annotated[
+        str | None,
+        typer.Option(
+            "--suite",
+            help="'dev': the gold set and every set of the shared evaluation data "
+            "(PIAF sampled to 1,000 queries, seed 0)",
+        ),
+    ] = None,
+    evaldata: Annotated[
+        Path | None,
+        typer.Option("--evaldata", help="folder of the suite's sets [default: ../shared/evaldata]"),
+    ] = None,
     beir: Annotated[
         list[Path] | None,
         typer.Option(
@@ -395,11 +407,19 @@ def eval_cmd(
     settings = _settings()
     chosen = [m.strip() for m in ",".join(modes or ALL_MODES).split(",") if m.strip()]
     try:
+        limits: dict[str, int] = {}
+        if suite is not None:
+            from eval.run import suite_sets
+
+            paths, limits = suite_sets(suite, evaldata)
+            beir = [*paths, *(beir or [])]
+            gold = True if gold is None else gold
         report = run_eval(
             settings,
             gold=gold if gold is not None else not beir,
             corpus=corpus,
             beir=beir or (),
+            beir_max_queries=limits,
             modes=chosen,
             out=out,
             work_dir=work_dir,
@@ -427,6 +447,11 @@ def eval_cmd(
     for name, data in (metrics.get("beir") or {}).items():
         for mode, scores in data["modes"].items():
             typer.echo(f"{name} {mode:8s} " + "  ".join(f"{k} {v:.3f}" for k, v in scores.items()))
+    for mode, scores in (metrics.get("macro") or {}).items():
+        typer.echo(
+            f"macro ({scores['sets']} sets) {mode:8s} nDCG@10 {scores['ndcg@10']:.3f}  "
+            f"MRR@10 {scores['mrr@10']:.3f}"
+        )
     typer.echo(str(report))
 
 

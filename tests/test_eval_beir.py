@@ -160,3 +160,59 @@ def test_passages_with_sentences_carry_exact_sentence_offsets(tmp_path) -> None:
         for i, s in enumerate(parsed.sentences):
             assert text[s.start : s.end] == s.text and s.ordinal == i
             assert s.sentence_id == f"{parsed.document.doc_id}#s{i}"
+
+
+def test_suite_resolves_shared_sets_with_their_samples(tmp_path) -> None:
+    from eval.run import suite_sets
+
+    for name in ("scifact_beir", "piaf_v1.1", "service_public_qr_dev", "diabla_fr_en"):
+        (tmp_path / name).mkdir()
+    paths, limits = suite_sets("dev", tmp_path)
+    assert [p.name for p in paths] == [
+        "scifact_beir",
+        "piaf_v1.1",
+        "service_public_qr_dev",
+        "diabla_fr_en",
+    ]
+    assert limits == {"piaf_v1.1": 1000}
+    with pytest.raises(EvalDataError, match=r"unknown suite 'nope'; choose among dev"):
+        suite_sets("nope", tmp_path)
+    (tmp_path / "diabla_fr_en").rmdir()
+    with pytest.raises(EvalDataError, match=r"suite 'dev' needs .*diabla_fr_en; pass --evaldata"):
+        suite_sets("dev", tmp_path)
+
+
+def test_macro_average_is_the_mean_over_sets_gold_included() -> None:
+    from eval.run import macro_average
+
+    metrics = {
+        "gold": {"modes": {"dense": {"overall": {"ndcg@10": 0.9, "mrr@10": 0.8}}}},
+        "beir": {
+            "a": {"modes": {"dense": {"ndcg@10": 0.5, "mrr@10": 0.4, "recall@100": 1.0}}},
+            "b": {"modes": {"dense": {"ndcg@10": 0.4, "mrr@10": 0.3, "recall@100": 1.0}}},
+        },
+    }
+    macro = macro_average(metrics)
+    assert macro["dense"]["sets"] == 3
+    assert macro["dense"]["ndcg@10"] == pytest.approx(0.6)
+    assert macro["dense"]["mrr@10"] == pytest.approx(0.5)
+
+
+def test_cli_suite_scores_every_set_and_the_gold_set_with_a_macro_average(tmp_path, monkeypatch):
+    from service.cli import app
+
+    monkeypatch.setattr("ingest.embed.load_embedder", lambda *a, **k: HashEmbedder())
+    monkeypatch.setenv("PARTNERSEARCH_DATA_DIR", str(tmp_path / "data"))
+    names = ("scifact_beir", "piaf_v1.1", "service_public_qr_dev", "diabla_fr_en")
+    for name in names:
+        write_beir(tmp_path / "evaldata" / name)
+    args = ["eval", "--suite", "dev", "--evaldata", str(tmp_path / "evaldata"), "--no-sweep"]
+    args += ["--modes", "lexical", "--out", str(tmp_path / "reports")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    (folder,) = (tmp_path / "reports").iterdir()
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    assert set(metrics["beir"]) == set(names) and "gold" in metrics
+    assert metrics["macro"]["lexical"]["sets"] == 5
+    assert "## Macro average over 5 sets (gold set included)" in (folder / "report.md").read_text()
+    assert "macro (5 sets) lexical" in result.output
