@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
@@ -38,6 +38,7 @@ from eval.metrics import (
     threshold_sweep,
 )
 from eval.report import new_report_dir, write_report
+from index.options import SearchOptions
 from index.types import Hit, IngestReport, Mode
 from ingest.embed import Embedder
 from ingest.errors import EvalDataError, IndexMismatchError, QueryError
@@ -53,7 +54,6 @@ __all__ = [
     "DEFAULT_THRESHOLDS",
     "FUSION_GRID",
     "CachedQueryEmbedder",
-    "SearchConfig",
     "ask_outcomes",
     "default_corpus_dir",
     "default_reports_dir",
@@ -81,42 +81,6 @@ FUSION_GRID: dict[str, tuple[float, ...]] = {
     "fusion_k": (1, 5, 10, 20, 40, 60, 100),
 }
 _REPO = Path(__file__).resolve().parent.parent
-
-
-@dataclass(frozen=True, slots=True)
-class SearchConfig:
-    """The hybrid fusion knobs the sweep varies; ``options`` holds every other Searcher option."""
-
-    fusion_k: int = 60
-    dense_weight: float = 1.0
-    lexical_weight: float = 0.5
-    options: tuple[tuple[str, Any], ...] = ()
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> SearchConfig:
-        """The Searcher options the service uses (``Settings.search_options()`` when defined)."""
-        getter = getattr(settings, "search_options", None)
-        options = dict(getter()) if callable(getter) else {}
-        fusion = ("fusion_k", "dense_weight", "lexical_weight")
-        return cls(
-            settings.fusion_k,
-            settings.dense_weight,
-            settings.lexical_weight,
-            tuple(sorted((k, v) for k, v in options.items() if k not in fusion)),
-        )
-
-    def with_fusion(
-        self, fusion_k: int, dense_weight: float, lexical_weight: float
-    ) -> SearchConfig:
-        return SearchConfig(fusion_k, dense_weight, lexical_weight, self.options)
-
-    def kwargs(self) -> dict[str, Any]:
-        return {
-            **dict(self.options),
-            "fusion_k": self.fusion_k,
-            "dense_weight": self.dense_weight,
-            "lexical_weight": self.lexical_weight,
-        }
 
 
 class CachedQueryEmbedder:
@@ -202,10 +166,10 @@ def default_reports_dir() -> Path:
     return _REPO / "eval" / "reports" if (_REPO / "eval").is_dir() else Path("eval-reports")
 
 
-def open_searcher(data_dir: Path, embedder: Embedder, config: SearchConfig) -> Searcher:
+def open_searcher(data_dir: Path, embedder: Embedder, config: SearchOptions) -> Searcher:
     from index import Searcher
 
-    return Searcher.open(data_dir, embedder, **config.kwargs())
+    return Searcher.open(data_dir, embedder, config)
 
 
 def _indexer(data_dir: Path, embedder: Embedder, settings: Settings, show_progress: bool):
@@ -309,7 +273,7 @@ def sweep_fusion(
     qrels: Qrels,
     *,
     grid: Mapping[str, Iterable[float]] = FUSION_GRID,
-    base: SearchConfig | None = None,
+    base: SearchOptions | None = None,
     depth: int = 10,
 ) -> list[dict[str, float]]:
     """Hybrid scores for every fusion setting of ``grid``, best first (MRR@10, hit@1, hit@5)."""
@@ -320,7 +284,9 @@ def sweep_fusion(
     for dense_w, lex_w, fk in itertools.product(
         grid["dense_weight"], grid["lexical_weight"], grid["fusion_k"]
     ):
-        config = (base or SearchConfig()).with_fusion(int(fk), dense_w, lex_w)
+        config = (base or SearchOptions()).with_(
+            fusion_k=int(fk), dense_weight=dense_w, lexical_weight=lex_w
+        )
         searcher = open_searcher(data_dir, embedder, config)
         ranking = retrieve(searcher, questions, modes=("hybrid",), depth=depth)["hybrid"]
         ids = {q: [h.chunk_id for h in hits] for q, hits in ranking.items()}
@@ -346,7 +312,7 @@ def evaluate_gold(
     embedder: Embedder,
     items: Sequence[GoldItem],
     *,
-    config: SearchConfig,
+    config: SearchOptions,
     answer_threshold: float,
     modes: Sequence[str] = ALL_MODES,
     depth: int = 100,
@@ -427,7 +393,7 @@ def evaluate_beir(
     settings: Settings,
     *,
     modes: Sequence[str] = ALL_MODES,
-    config: SearchConfig | None = None,
+    config: SearchOptions | None = None,
     depth: int = 100,
     sentences: bool = False,
     show_progress: bool = False,
@@ -446,7 +412,7 @@ def evaluate_beir(
         report.chunks_embedded,
         index_seconds,
     )
-    searcher = open_searcher(data_dir, embedder, config or SearchConfig.from_settings(settings))
+    searcher = open_searcher(data_dir, embedder, config or settings.search_options_object())
     started = time.perf_counter()
     results: dict[str, dict[str, float]] = {}
     bar = tqdm(
@@ -521,7 +487,7 @@ def run_eval(
         embedder = load_embedder(**settings.embedder_options())
     embedder = CachedQueryEmbedder(embedder)
     work_dir = Path(work_dir) if work_dir is not None else default_work_dir(settings)
-    config = SearchConfig.from_settings(settings)
+    config = settings.search_options_object()
     # Load every input before the long part, so a typo fails in a second, not after indexing.
     items = load_gold(gold_path) if gold else []
     limits = dict(beir_max_queries or {})
@@ -540,7 +506,7 @@ def run_eval(
             "model": f"{embedder.name}@{embedder.fingerprint()}",
             "chunking": f"{settings.chunk_max_tokens} tokens, "
             f"overlap {settings.chunk_overlap_tokens}",
-            "search": " ".join(f"{k}={v}" for k, v in config.kwargs().items()),
+            "search": " ".join(f"{k}={v}" for k, v in config.as_dict().items()),
             "answer_threshold": settings.answer_threshold,
             "modes": ",".join(modes),
             "backend": embedder.backend,

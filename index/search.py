@@ -23,14 +23,17 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from index import snapshot
 from index.compat import check_compatible
 from index.dense import DenseIndex, stable_ids
+from index.fusion import Channels, fuse
 from index.langdir import LangDirection, debias
 from index.lexical import LexicalIndex, analyze_query, fold
+from index.options import SearchOptions
 from index.rows import DOC_TYPES, LANGS, NO_DATE, Rows, doc_type_code, lang_code, load_rows
 from index.store import Store
 from index.types import Filters, Hit, Mode, SentenceHit
@@ -41,19 +44,8 @@ from ingest.types import Document, Sentence
 
 logger = logging.getLogger(__name__)
 
-__all__ = [
-    "DEFAULT_DENSE_WEIGHT",
-    "DEFAULT_FUSION_K",
-    "DEFAULT_LEXICAL_WEIGHT",
-    "Searcher",
-]
+__all__ = ["Searcher"]
 
-DEFAULT_FUSION_K = 60
-DEFAULT_DENSE_WEIGHT = 1.0
-DEFAULT_LEXICAL_WEIGHT = 0.5
-DEFAULT_DEPTH = 50
-DEFAULT_CROSS_LINGUAL = True
-DEFAULT_SENTENCE_WEIGHT = 0.7
 _MODES = ("hybrid", "dense", "lexical")
 
 
@@ -131,68 +123,33 @@ class Searcher:
     """Read side of the index; thread-safe for concurrent reads. Build with :meth:`open`."""
 
     def __init__(
-        self,
-        data_dir: Path,
-        embedder: Embedder,
-        state: _Snapshot,
-        *,
-        fusion_k: int,
-        dense_weight: float,
-        lexical_weight: float,
-        depth: int,
-        cross_lingual: bool,
-        sentence_weight: float,
-        debias: bool,
+        self, data_dir: Path, embedder: Embedder, state: _Snapshot, options: SearchOptions
     ) -> None:
         self.data_dir = data_dir
         self.embedder = embedder
         self._state = state
         self._current_key = snapshot.current_key(data_dir)
         self._refresh_lock = threading.Lock()
-        self.fusion_k = fusion_k
-        self.dense_weight = dense_weight
-        self.lexical_weight = lexical_weight
-        self.depth = depth
-        self.cross_lingual = cross_lingual
-        self.sentence_weight = sentence_weight
-        self.debias = debias
+        self.options = options
 
     @classmethod
     def open(
         cls,
         data_dir: Path,
         embedder: Embedder,
-        *,
-        fusion_k: int = DEFAULT_FUSION_K,
-        dense_weight: float = DEFAULT_DENSE_WEIGHT,
-        lexical_weight: float = DEFAULT_LEXICAL_WEIGHT,
-        depth: int = DEFAULT_DEPTH,
-        cross_lingual: bool = DEFAULT_CROSS_LINGUAL,
-        sentence_weight: float = DEFAULT_SENTENCE_WEIGHT,
-        debias: bool = True,
+        options: SearchOptions | None = None,
+        **overrides: Any,
     ) -> Searcher:
-        """Open the published snapshot of ``data_dir``.
+        """Open the published snapshot of ``data_dir`` with ``options`` (default: the
+        service's :class:`SearchOptions`), any field overridden by keyword.
 
-        Raises IndexNotFoundError (nothing ingested yet) or IndexMismatchError (other model).
+        Raises IndexNotFoundError (nothing ingested yet) or IndexMismatchError (other model);
+        ValueError for an option out of range.
         """
-        if fusion_k < 1 or depth < 1 or dense_weight < 0 or lexical_weight < 0:
-            raise ValueError("fusion_k and depth must be >= 1, weights >= 0")
-        if not 0.0 <= sentence_weight <= 1.0:
-            raise ValueError(f"sentence_weight must be within [0, 1], got {sentence_weight}")
+        options = (options or SearchOptions()).with_(**overrides)
         data_dir = Path(data_dir)
         state = _load(data_dir, embedder)
-        return cls(
-            data_dir,
-            embedder,
-            state,
-            fusion_k=fusion_k,
-            dense_weight=dense_weight,
-            lexical_weight=lexical_weight,
-            depth=depth,
-            cross_lingual=cross_lingual,
-            sentence_weight=sentence_weight,
-            debias=debias,
-        )
+        return cls(data_dir, embedder, state, options)
 
     # -- snapshot ---------------------------------------------------------------------
 
@@ -264,7 +221,7 @@ class Searcher:
         mask = state.row_mask(state.chunks, filters)
         if mask is not None and not mask.any():
             return []
-        depth = max(k, self.depth)
+        depth = max(k, self.options.depth)
         dense_rows = dense_scores = lex_rows = lex_scores = None
         if mode in ("dense", "hybrid"):
             sentence_mask = state.row_mask(state.sentences, filters)
@@ -276,7 +233,8 @@ class Searcher:
         elif mode == "lexical":
             rows, scores = lex_rows, lex_scores
         else:
-            rows, scores = self._fuse(state, query, dense_rows, lex_rows)
+            channels = Channels(dense_rows, dense_scores, lex_rows, lex_scores)
+            rows, scores = self.fuse(query, channels, state=state)
         rows, scores = rows[:k], scores[:k]
         ranks: dict[int, dict[str, int]] = {int(r): {} for r in rows}
         for name, ranked in (("dense", dense_rows), ("lexical", lex_rows)):
@@ -379,12 +337,12 @@ class Searcher:
         scores are then computed exactly from the stored vectors.
         """
         vector = self.embedder.embed_queries([query])[0]
-        if self.debias:
+        if self.options.debias:
             vector = debias(vector, state.lang_direction)
         allowed = None if mask is None else state.chunks.vids[mask]
         scores, vids = state.chunk_dense.search(vector, depth, allowed=allowed)
         rows = state.chunks.rows_of(vids)
-        w = self.sentence_weight
+        w = self.options.sentence_weight
         if w == 0 or state.sentence_dense.size == 0:
             return rows, scores
         s_allowed = None if sentence_mask is None else state.sentences.vids[sentence_mask]
@@ -427,32 +385,47 @@ class Searcher:
         rows = candidates[order]
         return rows, scores[rows]
 
-    def _fuse(
-        self, state: _Snapshot, query: str, dense_rows: np.ndarray, lex_rows: np.ndarray
+    def fuse(
+        self, query: str, channels: Channels, *, state: _Snapshot | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Weighted reciprocal rank fusion (see the module docstring)."""
-        k, w_dense, w_lex = self.fusion_k, self.dense_weight, self.lexical_weight
-        dense_rank = {row: r for r, row in enumerate(dense_rows.tolist(), start=1)}
-        lex_rank = {row: r for r, row in enumerate(lex_rows.tolist(), start=1)}
-        if self.cross_lingual and w_lex > 0:
+        """Fused (rows, scores) of one query's channels under this Searcher's options
+        (see index.fusion). With ``cross_lingual``, a chunk in another language than the
+        detected query's takes its dense rank as lexical rank when that is better."""
+        state = state or self._state
+        opts = self.options
+        if opts.cross_lingual and opts.lexical_weight > 0 and len(channels.dense_rows):
             query_lang = detect_lang(query, default="other", quick=True)
             if query_lang != "other":
-                code = lang_code(query_lang)
-                for row, rank in dense_rank.items():
-                    if state.chunks.lang[row] != code and rank < lex_rank.get(row, rank + 1):
-                        lex_rank[row] = rank
-        fused: dict[int, float] = {}
-        for weight, ranks in ((w_dense, dense_rank), (w_lex, lex_rank)):
-            if weight == 0:
-                continue
-            for row, rank in ranks.items():
-                fused[row] = fused.get(row, 0.0) + weight / (k + rank)
-        if not fused:
-            return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        rows = np.fromiter(fused.keys(), np.int64, len(fused))
-        scores = np.fromiter(fused.values(), np.float64, len(fused))
-        order = np.lexsort((rows, -scores))
-        return rows[order], scores[order]
+                channels = _cross_lingual(channels, state.chunks.lang, lang_code(query_lang))
+        return fuse(
+            channels,
+            method=opts.fusion,
+            k=opts.fusion_k,
+            dense_weight=opts.dense_weight,
+            lexical_weight=opts.lexical_weight,
+            adaptive=opts.adaptive,
+            agreement_depth=opts.agreement_depth,
+        )
+
+    def channels(
+        self, query: str, *, depth: int | None = None, filters: Filters | None = None
+    ) -> Channels:
+        """Both rankings of ``query`` before fusion (for eval's fusion sweep: retrieve once,
+        fuse many ways)."""
+        if not query or not query.strip():
+            raise QueryError("empty query: give some words to search for")
+        _check_filters(filters)
+        state = self._state
+        depth = depth or self.options.depth
+        mask = state.row_mask(state.chunks, filters)
+        sentence_mask = state.row_mask(state.sentences, filters)
+        dense_rows, dense_scores = self._dense(state, query, depth, mask, sentence_mask)
+        lex_rows, lex_scores = self._lexical(state, query, depth, mask)
+        return Channels(dense_rows, dense_scores, lex_rows, lex_scores)
+
+    def hits_for(self, rows: np.ndarray, scores: np.ndarray) -> list[Hit]:
+        """Hits for chunk rows of the current snapshot (as returned by :meth:`fuse`)."""
+        return self._hits(self._state, rows, scores, {})
 
     @staticmethod
     def _hits(
@@ -485,6 +458,26 @@ class Searcher:
                 )
             )
         return hits
+
+
+def _cross_lingual(channels: Channels, chunk_lang: np.ndarray, query_code: int) -> Channels:
+    """Lexical ranking where each chunk in another language than the query takes its dense
+    rank when better: BM25 cannot judge a translated answer."""
+    lex_rank = {row: r for r, row in enumerate(channels.lex_rows.tolist(), start=1)}
+    for rank, row in enumerate(channels.dense_rows.tolist(), start=1):
+        if chunk_lang[row] != query_code and rank < lex_rank.get(row, rank + 1):
+            lex_rank[row] = rank
+    order = sorted(lex_rank.items(), key=lambda item: (item[1], item[0]))
+    rows = np.fromiter((row for row, _ in order), np.int64, len(order))
+    ranks = np.fromiter((rank for _, rank in order), np.int64, len(order))
+    # Scores follow the new order (rank-based rules use only the order; convex needs
+    # scores: a moved chunk takes the score of the lexical rank it now holds, or the
+    # lowest one when it moved below the lexical list's end).
+    old = channels.lex_scores
+    scores = np.array(
+        [old[min(rank, len(old)) - 1] if len(old) else 0.0 for _, rank in order], np.float32
+    )
+    return Channels(channels.dense_rows, channels.dense_scores, rows, scores, lex_ranks=ranks)
 
 
 def _load(data_dir: Path, embedder: Embedder, *, attempts: int = 3) -> _Snapshot:

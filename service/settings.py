@@ -9,7 +9,12 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from index.options import SearchOptions
+
 __all__ = ["Settings", "default_cache_dir", "default_data_dir"]
+
+
+_SEARCH = SearchOptions()
 
 
 def _xdg(var: str, fallback: str) -> Path:
@@ -65,24 +70,44 @@ class Settings(BaseSettings):
         description="vector count above which FAISS uses HNSW instead of exact search",
     )
     default_mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
-    # fusion_k and lexical_weight: best of the gold-set sweep in `partnersearch eval` (hybrid
-    # MRR@10 0.677 -> 0.729); also better on SciFact (nDCG@10 0.710 -> 0.713) and PIAF
-    # (0.806 -> 0.826).
-    fusion_k: int = Field(10, ge=1, le=1000, description="reciprocal-rank-fusion constant")
+    # Retrieval defaults live in index.options.SearchOptions (one home, with the report
+    # that chose them); these fields only let the environment override them.
+    fusion: Literal["rrf", "convex"] = Field(
+        _SEARCH.fusion, description="hybrid fusion: reciprocal rank (rrf) or convex score mix"
+    )
+    fusion_k: int = Field(
+        _SEARCH.fusion_k, ge=1, le=1000, description="reciprocal-rank-fusion constant"
+    )
     dense_weight: float = Field(
-        1.0, ge=0.0, le=10.0, description="weight of the dense ranking in fusion"
+        _SEARCH.dense_weight, ge=0.0, le=10.0, description="weight of the dense ranking in fusion"
     )
     lexical_weight: float = Field(
-        2.0, ge=0.0, le=10.0, description="weight of the BM25 ranking in fusion"
+        _SEARCH.lexical_weight, ge=0.0, le=10.0, description="weight of the BM25 ranking in fusion"
+    )
+    adaptive: bool = Field(
+        _SEARCH.adaptive,
+        description="scale the BM25 weight per query by how much the two rankings agree",
+    )
+    agreement_depth: int = Field(
+        _SEARCH.agreement_depth, ge=1, le=100, description="top-n compared for that agreement"
+    )
+    depth: int = Field(
+        _SEARCH.depth, ge=1, le=1000, description="candidates taken from each ranking"
+    )
+    cross_lingual: bool = Field(
+        _SEARCH.cross_lingual,
+        description="BM25 rank of a chunk in another language than the detected query's "
+        "replaced by its dense rank",
     )
     sentence_weight: float = Field(
-        0.7,
+        _SEARCH.sentence_weight,
         ge=0.0,
         le=1.0,
         description="dense score of a chunk: weight of its best sentence's cosine (rest: chunk's)",
     )
     debias: bool = Field(
-        True, description="remove the French/English direction from query vectors (cross-lingual)"
+        _SEARCH.debias,
+        description="remove the French/English direction from query vectors (cross-lingual)",
     )
     # Calibrated on the gold set (partnersearch eval): at 0.30 /ask declines 64% of the
     # unanswerable questions and answers 84% of the answerable ones; no threshold meets
@@ -126,14 +151,11 @@ class Settings(BaseSettings):
         }
 
     def search_options(self) -> dict[str, object]:
-        """Keyword arguments for ``index.Searcher.open`` (index/ does not read settings)."""
-        return {
-            "fusion_k": self.fusion_k,
-            "dense_weight": self.dense_weight,
-            "lexical_weight": self.lexical_weight,
-            "sentence_weight": self.sentence_weight,
-            "debias": self.debias,
-        }
+        """Every SearchOptions field as set here: ``Searcher.open(path, emb, **these)``."""
+        return {name: getattr(self, name) for name in _SEARCH.as_dict()}
+
+    def search_options_object(self) -> SearchOptions:
+        return SearchOptions(**self.search_options())  # type: ignore[arg-type]
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)

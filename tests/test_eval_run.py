@@ -7,7 +7,8 @@ import json
 import pytest
 
 from eval.gold import load_gold
-from eval.run import SearchConfig, run_eval, sweep_fusion
+from eval.run import run_eval, sweep_fusion
+from index.options import SearchOptions
 from ingest.embed import HashEmbedder
 from ingest.errors import EvalDataError
 from service.settings import Settings
@@ -147,12 +148,14 @@ def test_run_eval_input_errors(setup):
         run_eval(settings, embedder=emb, gold_path=gold, corpus=tmp_path / "nope")
 
 
-def test_search_config_comes_from_settings():
+def test_search_options_come_from_settings_and_default_to_the_one_home():
     s = Settings(fusion_k=7, dense_weight=0.5, lexical_weight=2.0)
-    config = SearchConfig.from_settings(s)
+    config = s.search_options_object()
     assert (config.fusion_k, config.dense_weight, config.lexical_weight) == (7, 0.5, 2.0)
-    assert config.kwargs()["lexical_weight"] == 2.0
-    assert config.with_fusion(3, 1.0, 0.0).options == config.options
+    assert config.with_(fusion_k=3).sentence_weight == config.sentence_weight
+    # Settings without overrides, a bare SearchOptions() and a Searcher opened without
+    # options all run the same configuration.
+    assert Settings().search_options_object() == SearchOptions()
 
 
 @pytest.mark.slow
@@ -165,7 +168,7 @@ def test_gold_set_on_the_real_corpus_index(corpus_index_dir, real_embedder):
         corpus_index_dir,
         real_embedder,
         items,
-        config=SearchConfig(),
+        config=SearchOptions(),
         answer_threshold=0.5,
         modes=["dense", "lexical"],
         sweep=False,

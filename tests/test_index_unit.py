@@ -16,6 +16,7 @@ from index_docs import make_doc, sample_docs, versioned
 from index import Filters, Indexer, Searcher
 from index.build import contextual_text
 from index.dense import DenseIndex, stable_id, stable_ids
+from index.fusion import Channels
 from index.lexical import analyze, analyze_query, fold
 from ingest.embed import HashEmbedder
 from ingest.errors import IndexMismatchError, IndexNotFoundError, QueryError
@@ -361,9 +362,12 @@ def test_cross_lingual_fusion_lets_dense_rank_stand_in_for_bm25(tmp_path, hash_e
     query = "What are the terms of the agreement that was signed with the region?"
     dense_rows, lex_rows = np.array([0, 4, 5]), np.array([4, 5])  # row 0: a_lille#c0 (fr)
     fused = {}
+    channels = Channels(dense_rows, np.array([0.9, 0.8, 0.7]), lex_rows, np.array([3.0, 2.0]))
     for cross in (False, True):
-        searcher = Searcher.open(tmp_path, hash_embedder, cross_lingual=cross)
-        rows, scores = searcher._fuse(searcher._state, query, dense_rows, lex_rows)
+        searcher = Searcher.open(
+            tmp_path, hash_embedder, cross_lingual=cross, fusion_k=60, lexical_weight=0.5
+        )
+        rows, scores = searcher.fuse(query, channels)
         fused[cross] = (rows.tolist(), scores.tolist())
     assert fused[False][0] == [4, 5, 0]
     # the French chunk, first for the dense retriever, is not outranked for lacking English words

@@ -1,0 +1,101 @@
+"""Fusion of the dense and lexical rankings: pure functions over row ids and scores.
+
+Two rules, chosen by :class:`index.options.SearchOptions.fusion`:
+
+- ``"rrf"``, weighted reciprocal rank fusion::
+
+      score(c) = w_dense / (k + rank_dense(c)) + w_lex(q) / (k + rank_lex(c))
+
+- ``"convex"``, a convex mix of scores normalised per query: the dense cosine
+  min-max-scaled over the dense candidates, BM25 divided by the query's best BM25::
+
+      score(c) = w_dense * dense01(c) + w_lex(q) * bm25(c) / max bm25
+
+``w_lex(q)`` is the lexical weight, optionally scaled by how much the two channels
+agree on this query (``agreement``: the share of the dense top ``agreement_depth``
+that the lexical top ``agreement_depth`` also holds). A query whose words find the
+same passages as its meaning keeps its lexical weight; one whose words only meet
+unrelated passages (a French question over English text, where BM25 matches names
+and cognates) falls back to the dense ranking, without guessing the query's language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Channels", "agreement", "fuse"]
+
+
+@dataclass(frozen=True, slots=True)
+class Channels:
+    """Both rankings of one query, best first: row ids and their scores."""
+
+    dense_rows: np.ndarray
+    dense_scores: np.ndarray
+    lex_rows: np.ndarray
+    lex_scores: np.ndarray
+    #: Rank of each lexical row when not its position (ties allowed): see Searcher.fuse.
+    lex_ranks: np.ndarray | None = None
+
+
+def agreement(channels: Channels, depth: int) -> float:
+    """Share of the dense top ``depth`` that is also in the lexical top ``depth`` (0..1)."""
+    top = channels.dense_rows[:depth]
+    if not len(top) or not len(channels.lex_rows):
+        return 0.0
+    return float(np.isin(top, channels.lex_rows[:depth]).sum()) / len(top)
+
+
+def fuse(
+    channels: Channels,
+    *,
+    method: str,
+    k: int,
+    dense_weight: float,
+    lexical_weight: float,
+    adaptive: bool,
+    agreement_depth: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fused (rows, scores), best first; ties broken by row id so results are stable."""
+    w_lex = lexical_weight
+    if adaptive:
+        w_lex *= agreement(channels, agreement_depth)
+    fused: dict[int, float] = {}
+    if method == "rrf":
+        lex_ranks = (
+            channels.lex_ranks
+            if channels.lex_ranks is not None
+            else np.arange(1, len(channels.lex_rows) + 1)
+        )
+        dense_ranks = np.arange(1, len(channels.dense_rows) + 1)
+        for weight, rows, ranks in (
+            (dense_weight, channels.dense_rows, dense_ranks),
+            (w_lex, channels.lex_rows, lex_ranks),
+        ):
+            if weight == 0:
+                continue
+            for rank, row in zip(ranks.tolist(), rows.tolist(), strict=True):
+                fused[row] = fused.get(row, 0.0) + weight / (k + rank)
+    elif method == "convex":
+        if dense_weight > 0 and len(channels.dense_rows):
+            d = channels.dense_scores.astype(np.float64)
+            span = float(d.max() - d.min())
+            scaled = (d - d.min()) / span if span > 0 else np.ones_like(d)
+            for row, s in zip(channels.dense_rows.tolist(), scaled.tolist(), strict=True):
+                fused[row] = fused.get(row, 0.0) + dense_weight * s
+        if w_lex > 0 and len(channels.lex_rows):
+            top = float(channels.lex_scores.max())
+            for row, s in zip(
+                channels.lex_rows.tolist(), channels.lex_scores.tolist(), strict=True
+            ):
+                fused[row] = fused.get(row, 0.0) + w_lex * (s / top if top > 0 else 0.0)
+    else:
+        raise ValueError(f"unknown fusion method {method!r}; use 'rrf' or 'convex'")
+    if not fused:
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
+    rows = np.fromiter(fused.keys(), np.int64, len(fused))
+    scores = np.fromiter(fused.values(), np.float64, len(fused))
+    order = np.lexsort((rows, -np.round(scores, 12)))
+    return rows[order], scores[order]

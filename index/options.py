@@ -1,0 +1,55 @@
+"""Retrieval options: the one home of every retrieval default.
+
+The service's settings, eval, the benchmark and the tests all start from
+``SearchOptions()``; Settings reads its defaults from here, so a Searcher opened
+without options runs exactly what the service ships.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal
+
+__all__ = ["FusionMethod", "SearchOptions"]
+
+FusionMethod = Literal["rrf", "convex"]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchOptions:
+    """How a Searcher ranks. Values chosen by ``partnersearch eval --suite dev --sweep`` on the
+    macro average over the development suite (README, "Retrieval quality")."""
+
+    fusion: FusionMethod = "rrf"
+    fusion_k: int = 10
+    dense_weight: float = 1.0
+    lexical_weight: float = 2.0
+    #: Scale the lexical weight by channel agreement (see index.fusion).
+    adaptive: bool = False
+    agreement_depth: int = 10
+    #: Candidates taken from each channel before fusion.
+    depth: int = 50
+    #: Replace the BM25 rank of a chunk in another language than the detected query's by
+    #: its dense rank when better (needs language detection of the query).
+    cross_lingual: bool = True
+    #: Dense score of a chunk: weight of its best sentence's cosine (rest: the chunk's).
+    sentence_weight: float = 0.7
+    #: Project the French/English direction out of query vectors.
+    debias: bool = True
+
+    def __post_init__(self) -> None:
+        if self.fusion not in ("rrf", "convex"):
+            raise ValueError(f"fusion must be 'rrf' or 'convex', got {self.fusion!r}")
+        if self.fusion_k < 1 or self.depth < 1 or self.agreement_depth < 1:
+            raise ValueError("fusion_k, depth and agreement_depth must be >= 1")
+        if self.dense_weight < 0 or self.lexical_weight < 0:
+            raise ValueError("fusion weights must be >= 0")
+        if not 0.0 <= self.sentence_weight <= 1.0:
+            raise ValueError(f"sentence_weight must be within [0, 1], got {self.sentence_weight}")
+
+    def with_(self, **changes: Any) -> SearchOptions:
+        """A copy with ``changes`` (validated)."""
+        return replace(self, **changes)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
