@@ -32,6 +32,7 @@ from index.store import Store
 from index.types import IngestReport
 from ingest.embed import Embedder
 from ingest.errors import IndexMismatchError, IngestError
+from ingest.readers import ReadLimits
 from ingest.types import ParsedDocument
 
 logger = logging.getLogger(__name__)
@@ -73,8 +74,10 @@ class Indexer:
         overlap_tokens: int = 30,
         hnsw_threshold: int = 200_000,
         show_progress: bool = False,
+        read_limits: ReadLimits | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
+        self.read_limits = read_limits or ReadLimits()
         self.embedder = embedder
         self.max_tokens = max_tokens
         self.overlap_tokens = overlap_tokens
@@ -262,6 +265,7 @@ class Indexer:
                     count_tokens=self.embedder.count_tokens,
                     max_tokens=self.max_tokens,
                     overlap_tokens=self.overlap_tokens,
+                    limits=self.read_limits,
                 )
             except IngestError as exc:
                 report.skipped.append((label, str(exc).replace(str(path), label)))

@@ -90,6 +90,7 @@ def ingest_cmd(
             max_tokens=settings.chunk_max_tokens,
             overlap_tokens=settings.chunk_overlap_tokens,
             hnsw_threshold=settings.hnsw_threshold,
+            read_limits=settings.read_limits(),
             show_progress=sys.stderr.isatty(),
         )
         report = indexer.ingest(paths, prune=prune, rebuild=rebuild)
