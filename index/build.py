@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from index import snapshot
+from index import cleanup, snapshot
 from index.dense import DenseIndex, stable_ids
 from index.langdir import LangDirection
 from index.lexical import LexicalIndex, analyze
@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["Indexer"]
 
-_UPLOADS = "uploads"
+_UPLOADS = cleanup.UPLOADS
 
 
 def _project_version() -> str:
@@ -107,6 +107,7 @@ class Indexer:
         files = list(ingest_pkg.iter_input_files(existing))
         roots = [p.resolve() for p in existing]
         with snapshot.writer_lock(self.data_dir):
+            cleanup.remove_leftovers(self.data_dir)
             ref = self._base(rebuild)
             known = self._known(ref)
             plan = self._plan_files(files, known, report, sources={})
@@ -127,24 +128,26 @@ class Indexer:
         """
         report = IngestReport()
         uploads = self.data_dir / _UPLOADS
-        incoming = uploads / f".incoming-{secrets.token_hex(4)}"
-        incoming.mkdir(parents=True)
-        try:
-            staged: list[Path] = []
-            sources: dict[Path, Path] = {}
-            for name, data in files:
-                safe = Path(name.replace("\\", "/")).name
-                if not safe or safe.startswith("."):
-                    report.skipped.append((name, "invalid file name"))
-                    continue
-                path = incoming / safe
-                if path in sources:
-                    report.skipped.append((name, "same file name twice in one upload"))
-                    continue
-                path.write_bytes(data)
-                staged.append(path)
-                sources[path] = uploads / safe
-            with snapshot.writer_lock(self.data_dir):
+        # Staged under the writer lock, so a clean-up (which holds it) never sees a live one.
+        with snapshot.writer_lock(self.data_dir):
+            cleanup.remove_leftovers(self.data_dir)
+            incoming = uploads / f"{cleanup.INCOMING_PREFIX}{secrets.token_hex(4)}"
+            incoming.mkdir(parents=True)
+            try:
+                staged: list[Path] = []
+                sources: dict[Path, Path] = {}
+                for name, data in files:
+                    safe = Path(name.replace("\\", "/")).name
+                    if not safe or safe.startswith("."):
+                        report.skipped.append((name, "invalid file name"))
+                        continue
+                    path = incoming / safe
+                    if path in sources:
+                        report.skipped.append((name, "same file name twice in one upload"))
+                        continue
+                    path.write_bytes(data)
+                    staged.append(path)
+                    sources[path] = uploads / safe
                 ref = self._base(rebuild=False)
                 labels = {path: path.name for path in staged}
                 plan = self._plan_files(
@@ -154,8 +157,8 @@ class Indexer:
                     if path.exists() and final.stem in plan.seen:
                         path.replace(final)
                 return self._commit(plan, ref, report, rebuild=False)
-        finally:
-            shutil.rmtree(incoming, ignore_errors=True)
+            finally:
+                shutil.rmtree(incoming, ignore_errors=True)
 
     def ingest_parsed(
         self, docs: Sequence[ParsedDocument], *, rebuild: bool = False
@@ -163,6 +166,7 @@ class Indexer:
         """Ingest already-parsed documents (tests, other front ends); same rules as files."""
         report = IngestReport()
         with snapshot.writer_lock(self.data_dir):
+            cleanup.remove_leftovers(self.data_dir)
             ref = self._base(rebuild)
             known = self._known(ref)
             plan = _Plan()
@@ -174,6 +178,7 @@ class Indexer:
     def delete(self, doc_id: str) -> bool:
         """Remove one document; False when it is not in the index."""
         with snapshot.writer_lock(self.data_dir):
+            cleanup.remove_leftovers(self.data_dir)
             ref = self._base(rebuild=False)
             known = self._known(ref)
             if doc_id not in known:
