@@ -10,7 +10,14 @@ import datetime as dt
 import unicodedata
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from index.types import Filters, Hit, Mode, SentenceHit
 from ingest.types import DocType, Document, Lang
@@ -95,7 +102,7 @@ class FiltersIn(_Strict):
     # A blank partner used to reach the index and come back 400; all filter errors are 422.
     @field_validator("partner", "doc_id")
     @classmethod
-    def _not_blank(cls, value: str | None, info: Any) -> str | None:
+    def _not_blank(cls, value: str | None, info: ValidationInfo) -> str | None:
         return _no_blank(value, info.field_name)
 
     @model_validator(mode="after")
