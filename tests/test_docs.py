@@ -43,5 +43,5 @@ def test_readme_error_table_matches_the_codes_the_api_answers():
     }
     assert len(raised) >= 15
     assert raised - documented == set()  # every code the app sends has its row
-    for status, code in documented:  # and every row is a code the app can send
+    for _status, code in documented:  # and every row is a code the app can send
         assert f'"{code}"' in source, code
