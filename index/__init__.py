@@ -2,7 +2,8 @@
 
 :class:`Indexer` writes (SQLite store + FAISS dense indexes + BM25 lexical index, one
 snapshot per ingest, switched atomically); :class:`Searcher` reads one snapshot at a
-time with hybrid, dense or lexical retrieval and filters applied before the top-k cut.
+time with hybrid, dense or lexical retrieval and filters applied before the top-k cut;
+:func:`clean_leftovers` removes what a killed writer left (every write also does).
 Both are imported on first use, so ``import index`` loads neither FAISS nor bm25s.
 """
 
@@ -14,9 +15,19 @@ from index.types import Filters, Hit, IngestReport, Mode, SentenceHit
 
 if TYPE_CHECKING:
     from index.build import Indexer
+    from index.cleanup import clean_leftovers
     from index.search import Searcher
 
-__all__ = ["Filters", "Hit", "Indexer", "IngestReport", "Mode", "Searcher", "SentenceHit"]
+__all__ = [
+    "Filters",
+    "Hit",
+    "Indexer",
+    "IngestReport",
+    "Mode",
+    "Searcher",
+    "SentenceHit",
+    "clean_leftovers",
+]
 
 
 def __getattr__(name: str) -> object:
@@ -24,6 +35,10 @@ def __getattr__(name: str) -> object:
         from index.build import Indexer
 
         return Indexer
+    if name == "clean_leftovers":
+        from index.cleanup import clean_leftovers
+
+        return clean_leftovers
     if name == "Searcher":
         from index.search import Searcher
 

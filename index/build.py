@@ -25,7 +25,7 @@ from typing import Literal, get_args
 import numpy as np
 from tqdm import tqdm
 
-from index import snapshot
+from index import cleanup, snapshot
 from index.compat import check_compatible, model_fields
 from index.dense import DenseIndex, stable_ids
 from index.langdir import LangDirection
@@ -35,13 +35,14 @@ from index.store import Store
 from index.types import IngestReport
 from ingest.embed import Embedder
 from ingest.errors import IndexMismatchError, IngestError
+from ingest.readers import ReadLimits
 from ingest.types import ParsedDocument
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["Indexer"]
 
-_UPLOADS = "uploads"
+_UPLOADS = cleanup.UPLOADS
 
 #: How chunk vectors are made: embedded from the chunk's own text, or pooled (normalised
 #: mean) from its sentences' vectors, which skips one model pass per chunk.
@@ -81,11 +82,13 @@ class Indexer:
         hnsw_threshold: int = 200_000,
         chunk_vectors: ChunkVectors = "embedded",
         show_progress: bool = False,
+        read_limits: ReadLimits | None = None,
     ) -> None:
         if chunk_vectors not in get_args(ChunkVectors):
             raise ValueError(f"chunk_vectors must be one of {get_args(ChunkVectors)}")
         self.chunk_vectors = chunk_vectors
         self.data_dir = Path(data_dir)
+        self.read_limits = read_limits or ReadLimits()
         self.embedder = embedder
         self.max_tokens = max_tokens
         self.overlap_tokens = overlap_tokens
@@ -114,6 +117,7 @@ class Indexer:
         files = list(ingest_pkg.iter_input_files(existing))
         roots = [p.resolve() for p in existing]
         with snapshot.writer_lock(self.data_dir):
+            cleanup.remove_leftovers(self.data_dir)
             ref = self._base(rebuild)
             known = self._known(ref)
             plan = self._plan_files(files, known, report, sources={})
@@ -134,24 +138,26 @@ class Indexer:
         """
         report = IngestReport()
         uploads = self.data_dir / _UPLOADS
-        incoming = uploads / f".incoming-{secrets.token_hex(4)}"
-        incoming.mkdir(parents=True)
-        try:
-            staged: list[Path] = []
-            sources: dict[Path, Path] = {}
-            for name, data in files:
-                safe = Path(name.replace("\\", "/")).name
-                if not safe or safe.startswith("."):
-                    report.skipped.append((name, "invalid file name"))
-                    continue
-                path = incoming / safe
-                if path in sources:
-                    report.skipped.append((name, "same file name twice in one upload"))
-                    continue
-                path.write_bytes(data)
-                staged.append(path)
-                sources[path] = uploads / safe
-            with snapshot.writer_lock(self.data_dir):
+        # Staged under the writer lock, so a clean-up (which holds it) never sees a live one.
+        with snapshot.writer_lock(self.data_dir):
+            cleanup.remove_leftovers(self.data_dir)
+            incoming = uploads / f"{cleanup.INCOMING_PREFIX}{secrets.token_hex(4)}"
+            incoming.mkdir(parents=True)
+            try:
+                staged: list[Path] = []
+                sources: dict[Path, Path] = {}
+                for name, data in files:
+                    safe = Path(name.replace("\\", "/")).name
+                    if not safe or safe.startswith("."):
+                        report.skipped.append((name, "invalid file name"))
+                        continue
+                    path = incoming / safe
+                    if path in sources:
+                        report.skipped.append((name, "same file name twice in one upload"))
+                        continue
+                    path.write_bytes(data)
+                    staged.append(path)
+                    sources[path] = uploads / safe
                 ref = self._base(rebuild=False)
                 labels = {path: path.name for path in staged}
                 plan = self._plan_files(
@@ -161,8 +167,8 @@ class Indexer:
                     if path.exists() and final.stem in plan.seen:
                         path.replace(final)
                 return self._commit(plan, ref, report, rebuild=False)
-        finally:
-            shutil.rmtree(incoming, ignore_errors=True)
+            finally:
+                shutil.rmtree(incoming, ignore_errors=True)
 
     def ingest_parsed(
         self, docs: Sequence[ParsedDocument], *, rebuild: bool = False
@@ -170,6 +176,7 @@ class Indexer:
         """Ingest already-parsed documents (tests, other front ends); same rules as files."""
         report = IngestReport()
         with snapshot.writer_lock(self.data_dir):
+            cleanup.remove_leftovers(self.data_dir)
             ref = self._base(rebuild)
             known = self._known(ref)
             plan = _Plan()
@@ -181,6 +188,7 @@ class Indexer:
     def delete(self, doc_id: str) -> bool:
         """Remove one document; False when it is not in the index."""
         with snapshot.writer_lock(self.data_dir):
+            cleanup.remove_leftovers(self.data_dir)
             ref = self._base(rebuild=False)
             known = self._known(ref)
             if doc_id not in known:
@@ -268,6 +276,7 @@ class Indexer:
                     count_tokens=self.embedder.count_tokens,
                     max_tokens=self.max_tokens,
                     overlap_tokens=self.overlap_tokens,
+                    limits=self.read_limits,
                 )
             except IngestError as exc:
                 report.skipped.append((label, str(exc).replace(str(path), label)))

@@ -48,6 +48,7 @@ __all__ = [
     "publish",
     "read_manifest",
     "require_current",
+    "try_writer_lock",
     "write_manifest",
     "writer_lock",
 ]
@@ -227,6 +228,22 @@ def writer_lock(data_dir: Path) -> Iterator[None]:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         try:
             yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def try_writer_lock(data_dir: Path) -> Iterator[bool]:
+    """Like writer_lock but never waits: yields False when another writer holds it."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / _LOCK, "a+b") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 

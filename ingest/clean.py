@@ -3,7 +3,10 @@
 Press-contact blocks, social-share strips, "Haut de page" and edit links, photo
 credits and markdown markup pollute both retrieval (they match every query about
 "contact" or "Lille") and extracted answers, so they go before anything is split.
-Typographic characters (’ « » non-breaking spaces) are kept as they are.
+Typographic characters (’ « » non-breaking spaces) are kept as they are. Markdown markup
+is removed only from markdown (``markdown=True``: .md files, and .txt files that read as
+markdown); plain text keeps its asterisks, underscores and brackets, because the press
+office quotes stored text verbatim.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CleanResult", "clean_text"]
+__all__ = ["CleanResult", "clean_text", "looks_like_markdown"]
 
 Removed = str  # one of the keys of _KINDS below
 
@@ -31,7 +34,13 @@ class CleanResult:
 _MD_IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)")
 _MD_LINK = re.compile(r"\[([^\]\n]+)\]\((?:[^()\s]|\([^()\s]*\))+(?:\s+\"[^\"\n]*\")?\)")
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])")
-_MD_EMPHASIS = re.compile(r"\*\*|__(?=\S)|(?<=\S)__")
+# Strong emphasis only as a pair on one line, never inside a word: ``window.__x`` and
+# ``a**b**c`` are not markup (CommonMark's flanking rules, simplified).
+_MD_STRONG = re.compile(r"(?<![\w*])\*\*(?=\S)([^\n]*?\S)\*\*(?![\w*])")
+_MD_STRONG_UNDERSCORE = re.compile(r"(?<![\w_])__(?=\S)([^\n]*?\S)__(?![\w_])")
+# A line that opens or closes strong emphasis left unpaired by a paragraph cut in two
+# ("**« Offrir une" ... "médecine »** a déclaré"): the marker at the line's edge goes.
+_MD_STRONG_EDGE = re.compile(r"^\*\*(?=\S)|(?<=\S)\*\*(?=\s|$)", re.MULTILINE)
 _MD_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+", re.MULTILINE)
 _MD_RULE = re.compile(r"^[ \t]*(?:[*_=~-][ \t]*){3,}$", re.MULTILINE)
 
@@ -94,15 +103,30 @@ _SPACE_RUN = re.compile(r"(?<=\S)[ \t]{2,}(?=\S)")
 _MAX_CONTACT_LINE = 160
 
 
-def clean_text(text: str) -> CleanResult:
-    """Remove boilerplate and markdown markup from ``text``; lines and paragraphs are kept."""
+def looks_like_markdown(text: str) -> bool:
+    """True when ``text`` uses at least two kinds of markdown structure (headings, links or
+    images, paired strong emphasis): a .txt saved from a markdown source. One kind alone is
+    not enough; code and prose use ``#``, ``[x](y)`` or ``**`` by themselves."""
+    kinds = (
+        _MD_HEADING.search(text) is not None,
+        _MD_LINK.search(text) is not None or _MD_IMAGE.search(text) is not None,
+        _MD_STRONG.search(text) is not None,
+    )
+    return sum(kinds) >= 2
+
+
+def clean_text(text: str, *, markdown: bool = True) -> CleanResult:
+    """Remove boilerplate from ``text`` and, with ``markdown``, markdown markup; lines and
+    paragraphs are kept. Without ``markdown`` no character of the text's own is rewritten
+    (only invisible/control characters, line-edge whitespace and boilerplate lines go)."""
     removed: set[Removed] = set()
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n\n")
     text = _CONTROL.sub("", _INVISIBLE.sub("", text))
     text = _TRAILING_WS.sub("", text)
     text = _LEADING_WS.sub("", text)
     text = _SPACE_RUN.sub(" ", text)
-    text = _strip_markdown(text, removed)
+    if markdown:
+        text = _strip_markdown(text, removed)
     lines = _drop_boilerplate_lines(text.split("\n"), removed)
     text = "\n".join(lines)
     text = _BROKEN_PARAGRAPH.sub(" ", text)
@@ -118,7 +142,9 @@ def _strip_markdown(text: str, removed: set[Removed]) -> str:
     text = _MD_LINK.sub(r"\1", text)
     text = _MD_ESCAPE.sub(r"\1", text)
     text = _MD_RULE.sub("", text)  # after unescaping, "\*\*\*" separators are "***" rules
-    text = _MD_EMPHASIS.sub("", text)
+    text = _MD_STRONG.sub(r"\1", text)
+    text = _MD_STRONG_UNDERSCORE.sub(r"\1", text)
+    text = _MD_STRONG_EDGE.sub("", text)
     text = _MD_HEADING.sub("", text)
     if text != before:
         removed.add("markdown")

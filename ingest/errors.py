@@ -15,6 +15,10 @@ class IngestError(PartnerSearchError):
     """One input file could not be read or cleaned; the run goes on with the others."""
 
 
+class FileLimitError(IngestError):
+    """An input file is over a size or complexity limit (a .docx that expands too far)."""
+
+
 class IndexMismatchError(PartnerSearchError):
     """The index on disk was built with another embedding model or format."""
 

@@ -8,11 +8,11 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from ingest.chunk import chunk_document
-from ingest.clean import clean_text
+from ingest.clean import clean_text, looks_like_markdown
 from ingest.errors import IngestError
 from ingest.lang import detect_lang
 from ingest.meta import extract_people, find_dateline, find_partners, guess_doc_type, guess_title
-from ingest.readers import SUPPORTED_SUFFIXES, read_bytes
+from ingest.readers import SUPPORTED_SUFFIXES, RawDocument, ReadLimits, read_bytes
 from ingest.types import Document, ParsedDocument
 
 logger = logging.getLogger(__name__)
@@ -59,13 +59,16 @@ def parse_file(
     count_tokens: Callable[[str], int],
     max_tokens: int = 200,
     overlap_tokens: int = 30,
+    limits: ReadLimits | None = None,
 ) -> ParsedDocument:
     """Read, clean, detect language, extract metadata, chunk and split ``path`` into
     sentences. ``count_tokens`` is the embedder's passage token counter; no chunk exceeds
-    ``max_tokens`` of it.
+    ``max_tokens`` of it. ``limits`` bounds what a .docx may expand to (default ReadLimits()).
 
     Raises IngestError ("<path>: <reason>") for an unknown type, a missing, empty,
-    encrypted, corrupt or undecodable file, or one with no text left after cleaning.
+    encrypted, corrupt, oversized or undecodable file, one with no text left after
+    cleaning, and for any other failure while reading this file (a missing optional
+    package, a parser bug): one bad file never stops a batch.
     """
     path = Path(path)
     try:
@@ -76,7 +79,51 @@ def parse_file(
         raise IngestError(f"{path}: is a directory; pass it to iter_input_files") from exc
     except OSError as exc:
         raise IngestError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
-    raw = read_bytes(data, path)
+    try:
+        return _parse(
+            path,
+            data,
+            count_tokens=count_tokens,
+            max_tokens=max_tokens,
+            overlap_tokens=overlap_tokens,
+            limits=limits or ReadLimits(),
+        )
+    except IngestError:
+        raise
+    except ImportError as exc:
+        logger.exception("%s: reader dependency missing", path)
+        raise IngestError(
+            f"{path}: a package needed to read this file type is missing ({exc}); "
+            "reinstall partnersearch (pip install -e .) to get its dependencies"
+        ) from exc
+    except Exception as exc:  # any failure is this file's, not the batch's
+        logger.exception("%s: unexpected failure while reading", path)
+        raise IngestError(
+            f"{path}: could not be read ({type(exc).__name__}: {exc}); "
+            "the server log has the details"
+        ) from exc
+
+
+def _markdown(raw: RawDocument, path: Path) -> bool:
+    """Markdown markup is stripped from .md files and from .txt files that read as
+    markdown; never from HTML, PDF or Word text (their markup is handled by the reader)."""
+    suffix = path.suffix.lower()
+    if suffix == ".md":
+        return True
+    return suffix == ".txt" and looks_like_markdown("\n".join(raw.pages))
+
+
+def _parse(
+    path: Path,
+    data: bytes,
+    *,
+    count_tokens: Callable[[str], int],
+    max_tokens: int,
+    overlap_tokens: int,
+    limits: ReadLimits,
+) -> ParsedDocument:
+    raw = read_bytes(data, path, limits=limits)
+    markdown = _markdown(raw, path)
 
     # Pages are cleaned one by one so that their start offsets in the stored text are known.
     parts: list[str] = []
@@ -84,7 +131,7 @@ def parse_file(
     removed: set[str] = set()
     offset = 0
     for page in raw.pages:
-        cleaned = clean_text(page)
+        cleaned = clean_text(page, markdown=markdown)
         removed |= cleaned.removed
         if parts and cleaned.text:
             offset += len(_PAGE_SEPARATOR)

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ingest.errors import IngestError
+from ingest.errors import FileLimitError, IngestError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SUPPORTED_SUFFIXES", "RawDocument", "SourceKind", "read_bytes"]
+__all__ = ["SUPPORTED_SUFFIXES", "RawDocument", "ReadLimits", "SourceKind", "read_bytes"]
 
 SourceKind = Literal["text", "html", "pdf", "docx"]
 
@@ -44,10 +44,25 @@ class RawDocument:
     title: str | None = None  # from the file's own metadata (HTML <title>, PDF/DOCX properties)
 
 
-def read_bytes(data: bytes, path: Path) -> RawDocument:
+@dataclass(frozen=True, slots=True)
+class ReadLimits:
+    """What a .docx (a zip of XML parts) may expand to before it is parsed. A 1 MB zip
+    can hold a 1 GB document.xml; these refuse it from the zip directory alone, before
+    anything is decompressed. Sizes are bytes; ``max_ratio`` is expanded / compressed."""
+
+    max_member_bytes: int = 50_000_000
+    max_expanded_bytes: int = 200_000_000
+    max_ratio: float = 100.0
+    max_paragraphs: int = 50_000
+    #: parts smaller than this are not ratio-checked (tiny XML parts compress very well)
+    ratio_floor_bytes: int = 1_000_000
+
+
+def read_bytes(data: bytes, path: Path, *, limits: ReadLimits | None = None) -> RawDocument:
     """Decode ``data`` read from ``path`` according to its suffix.
 
-    Raises IngestError for an unsupported suffix, an empty file or unreadable content.
+    Raises IngestError for an unsupported suffix, an empty file or unreadable content,
+    FileLimitError (an IngestError) for a .docx beyond ``limits``.
     """
     kind = _KIND_BY_SUFFIX.get(path.suffix.lower())
     if kind is None:
@@ -57,11 +72,12 @@ def read_bytes(data: bytes, path: Path) -> RawDocument:
         )
     if not data.strip():
         raise IngestError(f"{path}: file is empty")
+    if kind == "docx":
+        return _read_docx(data, path, limits or ReadLimits())
     readers: dict[SourceKind, Callable[[bytes, Path], RawDocument]] = {
         "text": _read_text,
         "html": _read_html,
         "pdf": _read_pdf,
-        "docx": _read_docx,
     }
     return readers[kind](data, path)
 
@@ -249,12 +265,78 @@ def _reflow_pdf_page(text: str) -> str:
 
 
 # --- DOCX --------------------------------------------------------------------------------
-def _read_docx(data: bytes, path: Path) -> RawDocument:
+_W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_MAIN_PART = "word/document.xml"
+
+
+def _check_docx_archive(data: bytes, path: Path, limits: ReadLimits) -> None:
+    """Refuse a zip whose parts would expand past ``limits``, from its directory alone.
+
+    zipfile never returns more than a member's declared size, so checking the declared
+    sizes bounds what python-docx can decompress."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+            main = next((m for m in members if m.filename == _MAIN_PART), None)
+            total = 0
+            for member in members:
+                size = member.file_size
+                total += size
+                if size > limits.max_member_bytes:
+                    raise FileLimitError(
+                        f"{path}: .docx part {member.filename} expands to {size} bytes; the "
+                        f"limit is {limits.max_member_bytes} (PARTNERSEARCH_DOCX_MAX_MEMBER_BYTES)"
+                    )
+                ratio = size / max(member.compress_size, 1)
+                if size >= limits.ratio_floor_bytes and ratio > limits.max_ratio:
+                    raise FileLimitError(
+                        f"{path}: .docx part {member.filename} is compressed {ratio:.0f}:1 "
+                        f"(a zip bomb?); the limit is {limits.max_ratio:g}:1 "
+                        "(PARTNERSEARCH_DOCX_MAX_RATIO)"
+                    )
+            if total > limits.max_expanded_bytes:
+                raise FileLimitError(
+                    f"{path}: .docx expands to {total} bytes in all; the limit is "
+                    f"{limits.max_expanded_bytes} (PARTNERSEARCH_DOCX_MAX_EXPANDED_BYTES)"
+                )
+            if main is not None:
+                with archive.open(main) as fh:
+                    _check_paragraphs(fh, path, limits)
+    except zipfile.BadZipFile as exc:
+        raise IngestError(f"{path}: not a valid .docx file (not a Word zip package)") from exc
+
+
+def _check_paragraphs(stream: io.IOBase, path: Path, limits: ReadLimits) -> None:
+    """Count paragraphs with a streaming parse (elements freed as they close) before
+    python-docx builds its object tree, which costs far more per paragraph."""
+    from lxml import etree
+
+    count = 0
+    try:
+        for _, element in etree.iterparse(
+            stream, events=("end",), tag=f"{{{_W_NS}}}p", resolve_entities=False, no_network=True
+        ):
+            count += 1
+            if count > limits.max_paragraphs:
+                raise FileLimitError(
+                    f"{path}: .docx has more than {limits.max_paragraphs} paragraphs "
+                    "(PARTNERSEARCH_DOCX_MAX_PARAGRAPHS)"
+                )
+            element.clear(keep_tail=False)
+    except etree.XMLSyntaxError as exc:
+        raise IngestError(f"{path}: corrupt .docx file (document.xml: {exc})") from exc
+
+
+def _read_docx(data: bytes, path: Path, limits: ReadLimits) -> RawDocument:
     import docx
     from docx.opc.exceptions import PackageNotFoundError
+    from lxml import etree
 
+    _check_docx_archive(data, path, limits)
     try:
         document = docx.Document(io.BytesIO(data))
+    except etree.XMLSyntaxError as exc:
+        raise IngestError(f"{path}: corrupt .docx file ({exc})") from exc
     except (zipfile.BadZipFile, PackageNotFoundError) as exc:
         raise IngestError(f"{path}: not a valid .docx file (not a Word zip package)") from exc
     except KeyError as exc:  # a zip, but without the parts of a Word document

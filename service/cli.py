@@ -181,7 +181,9 @@ def _one_line(text: str, limit: int = 300) -> str:
 
 
 def _check_query(text: str, settings: Settings) -> None:
-    if not text.strip():
+    from service.schemas import is_blank
+
+    if is_blank(text):
         _fail(ValueError("the query is empty; type a few words"))
     if len(text) > settings.max_query_chars:
         _fail(

@@ -7,9 +7,17 @@ well-formed dates); response models carry every citation as document offsets.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from index.types import Filters, Hit, Mode, SentenceHit
 from ingest.types import DocType, Document, Lang
@@ -41,6 +49,7 @@ __all__ = [
     "SimilarResponse",
     "UploadFileResult",
     "UploadResponse",
+    "is_blank",
 ]
 
 #: Largest ``k`` any endpoint accepts.
@@ -49,6 +58,19 @@ MAX_K = 100
 _QUERY_CEILING = 100_000
 _ID_MAX = 300
 _PARTNER_MAX = 200
+
+
+def is_blank(text: str) -> bool:
+    """True when nothing is left of ``text`` without whitespace, control, format
+    (zero-width, BOM, bidi marks) and separator characters: such a query matches nothing
+    meaningful, it only returns arbitrary hits."""
+    return all(c.isspace() or unicodedata.category(c)[0] in "CZ" for c in text)
+
+
+def _no_blank(value: str | None, field: str) -> str | None:
+    if value is not None and is_blank(value):
+        raise ValueError(f"{field} is blank; give part of a name or leave {field} out")
+    return value
 
 
 class _Strict(BaseModel):
@@ -76,6 +98,12 @@ class FiltersIn(_Strict):
         description="case- and accent-insensitive substring of a partner name",
     )
     doc_id: str | None = Field(None, min_length=1, max_length=_ID_MAX, description="one document")
+
+    # A blank partner used to reach the index and come back 400; all filter errors are 422.
+    @field_validator("partner", "doc_id")
+    @classmethod
+    def _not_blank(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _no_blank(value, info.field_name)
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> FiltersIn:
@@ -117,7 +145,7 @@ class SearchRequest(_Strict):
         max_length=_QUERY_CEILING,
         description="words or a question, FR or EN (at most PARTNERSEARCH_MAX_QUERY_CHARS)",
     )
-    k: int = Field(10, ge=1, le=MAX_K, description="number of passages")
+    k: int = Field(10, ge=1, le=MAX_K, strict=True, description="number of passages")
     mode: Mode | None = Field(
         None,
         description="hybrid (dense + BM25), dense or lexical; default PARTNERSEARCH_DEFAULT_MODE",
@@ -144,7 +172,7 @@ class AskRequest(_Strict):
         max_length=_QUERY_CEILING,
         description="a question, French or English (at most PARTNERSEARCH_MAX_QUERY_CHARS)",
     )
-    k: int = Field(10, ge=1, le=MAX_K, description="passages read to find the answer")
+    k: int = Field(10, ge=1, le=MAX_K, strict=True, description="passages read to find the answer")
     filters: FiltersIn | None = None
 
 
@@ -166,7 +194,7 @@ class SimilarRequest(_Strict):
         max_length=_QUERY_CEILING,
         description="a sentence to find precedents for (at most PARTNERSEARCH_MAX_QUERY_CHARS)",
     )
-    k: int = Field(10, ge=1, le=MAX_K, description="number of distinct wordings")
+    k: int = Field(10, ge=1, le=MAX_K, strict=True, description="number of distinct wordings")
     filters: FiltersIn | None = None
 
 
@@ -180,6 +208,11 @@ class DocumentQuery(_Strict):
     partner: str | None = Field(None, min_length=1, max_length=_PARTNER_MAX)
     offset: int = Field(0, ge=0, le=1_000_000)
     limit: int = Field(50, ge=1, le=200)
+
+    @field_validator("partner")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        return _no_blank(value, "partner")
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> DocumentQuery:
@@ -523,6 +556,7 @@ class HealthResponse(BaseModel):
     model: str
     counts: dict[str, int]
     version: str
+    writes_queued: int = Field(description="uploads and deletes waiting for the writer")
 
 
 class ErrorBody(BaseModel):

@@ -10,6 +10,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.options import SearchOptions
+from ingest.readers import ReadLimits
+
+_LIMITS = ReadLimits()  # the readers' defaults, so library and service agree
 
 __all__ = ["Settings", "default_cache_dir", "default_data_dir"]
 
@@ -119,6 +122,40 @@ class Settings(BaseSettings):
         None, description="bearer token for write endpoints; unset = disabled"
     )
     max_upload_bytes: int = Field(20_000_000, ge=1, description="largest accepted upload per file")
+    max_request_bytes: int = Field(
+        50_000_000,
+        ge=1,
+        description="largest accepted write request body (all files and multipart framing); "
+        "refused from Content-Length before reading, and reading stops past it",
+    )
+    docx_max_member_bytes: int = Field(
+        _LIMITS.max_member_bytes,
+        ge=1,
+        description=".docx: largest expanded size of one zip part (document.xml, an image...)",
+    )
+    docx_max_expanded_bytes: int = Field(
+        _LIMITS.max_expanded_bytes,
+        ge=1,
+        description=".docx: largest expanded size of all zip parts together",
+    )
+    docx_max_ratio: float = Field(
+        _LIMITS.max_ratio,
+        ge=1.0,
+        description=".docx: largest expanded/compressed ratio of a part of 1 MB or more "
+        "(zip bombs)",
+    )
+    docx_max_paragraphs: int = Field(
+        _LIMITS.max_paragraphs, ge=1, description=".docx: most paragraphs in one document"
+    )
+    write_queue_size: int = Field(
+        16,
+        ge=1,
+        le=10_000,
+        description="uploads and deletes waiting for the one writer; a full queue answers 503",
+    )
+    write_retry_after_s: int = Field(
+        5, ge=1, le=3600, description="Retry-After (seconds) sent with a full write queue's 503"
+    )
     max_query_chars: int = Field(2000, ge=10, le=100_000, description="longest accepted query")
     refresh_interval_s: float = Field(
         1.0, ge=0.0, le=3600.0, description="how often the service looks for a newer index snapshot"
@@ -129,6 +166,15 @@ class Settings(BaseSettings):
         le=1.0,
         description="/similar: word overlap (Jaccard) at which two sentences are one wording",
     )
+
+    def read_limits(self) -> ReadLimits:
+        """The .docx limits for ``ingest.parse_file`` and ``index.Indexer``."""
+        return ReadLimits(
+            max_member_bytes=self.docx_max_member_bytes,
+            max_expanded_bytes=self.docx_max_expanded_bytes,
+            max_ratio=self.docx_max_ratio,
+            max_paragraphs=self.docx_max_paragraphs,
+        )
 
     def embedder_options(self) -> dict[str, object]:
         """Keyword arguments for ``ingest.embed.load_embedder`` (ingest/ does not read settings)."""
@@ -148,6 +194,7 @@ class Settings(BaseSettings):
             "overlap_tokens": self.chunk_overlap_tokens,
             "hnsw_threshold": self.hnsw_threshold,
             "chunk_vectors": self.chunk_vectors,
+            "read_limits": self.read_limits(),
         }
 
     def search_options(self) -> dict[str, object]:

@@ -26,3 +26,22 @@ def test_readme_make_targets_exist_and_ci_runs_the_test_command():
     assert named <= targets
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert re.search(r"^make test$", ci, flags=re.M)
+
+
+def test_readme_error_table_matches_the_codes_the_api_answers():
+    source = (REPO / "service" / "app.py").read_text(encoding="utf-8")
+    raised = set()
+    for pattern in (
+        r"ApiError\(\s*(\d{3}),\s*\"(\w+)\"",
+        r"_error\(\s*(\d{3}),\s*\"(\w+)\"",
+        r"\(\w+Error, (\d{3}), \"(\w+)\"\)",
+    ):
+        raised |= {(int(status), code) for status, code in re.findall(pattern, source)}
+    documented = {
+        (int(status), code)
+        for status, code in re.findall(r"^\| (\d{3}) \| `(\w+)` \|", README, flags=re.M)
+    }
+    assert len(raised) >= 15
+    assert raised - documented == set()  # every code the app sends has its row
+    for _status, code in documented:  # and every row is a code the app can send
+        assert f'"{code}"' in source, code

@@ -73,16 +73,38 @@ def page(base_url: str):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         context = browser.new_context(locale="fr-FR")
+        # Offline: any request that is not to the server fails, as on a machine without a net.
+        context.route(
+            "**/*",
+            lambda route: (
+                route.continue_()
+                if route.request.url.startswith(base_url)
+                else route.abort("internetdisconnected")
+            ),
+        )
+        # Every Content-Security-Policy violation, as the browser reports it to the page.
+        context.add_init_script(
+            "window.__csp = [];"
+            "document.addEventListener('securitypolicyviolation', e => window.__csp.push("
+            "e.violatedDirective + ' ' + (e.blockedURI || 'inline') + ' ' + e.sourceFile));"
+        )
         page = context.new_page()
         page.set_default_timeout(15_000)
         outside: list[str] = []
+        console_csp: list[str] = []
         page.on(
             "request",
             lambda r: outside.append(r.url) if not r.url.startswith(base_url) else None,
         )
+        page.on(
+            "console",
+            lambda m: console_csp.append(m.text) if "Content Security Policy" in m.text else None,
+        )
         yield page
+        violations = page.evaluate("window.__csp || []")
         browser.close()
         assert outside == [], f"the page fetched from outside the server: {outside}"
+        assert violations == [] and console_csp == [], (violations, console_csp)
 
 
 def test_question_shows_cited_answer_and_document_view_highlights_it(page, base_url):
@@ -151,3 +173,28 @@ def test_filters_and_errors_are_shown(page, base_url):
     status = page.locator("#status.error")
     status.wait_for()
     assert "date_from 2024-05-01 is after date_to 2023-01-01" in status.inner_text()
+
+
+def test_page_sends_a_csp_and_passes_it(page, base_url):
+    response = page.goto(base_url + "/")
+    headers = response.headers
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["x-frame-options"] == "DENY"
+    page.get_by_label("Votre question").fill("protocole de coopération")
+    page.keyboard.press("Enter")
+    page.locator("#answer blockquote mark").wait_for()
+    # The fixture's teardown asserts no CSP violation and no request outside the server.
+
+
+def test_api_docs_render_offline_from_local_swagger_ui(page, base_url):
+    response = page.goto(base_url + "/docs")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    page.locator(".swagger-ui .info .title").wait_for()
+    assert "PartnerSearch" in page.locator(".swagger-ui .info .title").inner_text()
+    operation = page.locator("#operations-search-search_search_post")
+    operation.wait_for()
+    operation.locator(".opblock-summary").click()  # expands and renders the schema examples
+    page.locator("#operations-search-search_search_post .opblock-body").wait_for()
+    assert page.locator(".opblock-tag").count() >= 3  # search, documents, ops
