@@ -130,6 +130,8 @@ def render_markdown(
     out.append("")
     if metrics.get("macro"):
         out += _macro_section(metrics["macro"], previous.get(("macro",)))
+    if metrics.get("fusion_sweep"):
+        out += _suite_sweep_section(metrics["fusion_sweep"])
     if "gold" in metrics:
         out += _gold_section(metrics["gold"], previous.get(("gold",)))
     for name, data in (metrics.get("beir") or {}).items():
@@ -147,6 +149,42 @@ def _sections(metrics: Mapping[str, Any]) -> list[tuple[str, ...]]:
     if metrics.get("macro"):
         keys.append(("macro",))
     return keys
+
+
+def _suite_sweep_section(sweep: Mapping[str, Any], top: int = 15) -> list[str]:
+    names = list(sweep["channels"])
+    out = [
+        "## Fusion sweep over the suite (nDCG@10)",
+        "",
+        f"Chosen: **{sweep['chosen']['options']}**: {sweep['why']}.",
+        "",
+    ]
+    rows = [
+        [
+            "dense (channel)",
+            *(f"{sweep['channels'][n]['dense']:.3f}" for n in names),
+            f"{sweep['channel_macro']['dense']:.3f}",
+            "",
+        ],
+        [
+            "lexical (channel)",
+            *(f"{sweep['channels'][n]['lexical']:.3f}" for n in names),
+            f"{sweep['channel_macro']['lexical']:.3f}",
+            "",
+        ],
+    ]
+    for r in sweep["rows"][:top]:
+        rows.append(
+            [
+                r["options"],
+                *(f"{r['sets'][n]:.3f}" for n in names),
+                f"{r['macro_ndcg@10']:.3f}",
+                "yes" if r["admissible"] else "no: " + ", ".join(r["losses"]),
+            ]
+        )
+    out += _table(["fusion", *names, "macro", "never below a channel"], rows)
+    out += [f"({len(sweep['rows'])} candidates; the top {top} by macro average shown.)", ""]
+    return out
 
 
 def _macro_section(macro: Mapping[str, Any], prev: Mapping[str, Any] | None) -> list[str]:

@@ -38,6 +38,7 @@ from eval.metrics import (
     threshold_sweep,
 )
 from eval.report import new_report_dir, write_report
+from eval.sweep import SweepSet, sweep_suite
 from index.options import SearchOptions
 from index.types import Hit, IngestReport, Mode
 from ingest.embed import Embedder
@@ -528,7 +529,9 @@ def run_eval(
             config=config,
             answer_threshold=settings.answer_threshold,
             modes=modes,
-            sweep=sweep,
+            # With other sets, fusion is chosen on the suite's macro average, never on
+            # the gold set alone.
+            sweep=sweep and not datasets,
         )
     if datasets:
         metrics["beir"] = {}
@@ -550,9 +553,40 @@ def run_eval(
             metrics["beir"][dataset.name] = section
 
     metrics["macro"] = macro_average(metrics)
+    if sweep and datasets:
+        sets = []
+        if gold:
+            sets.append(_gold_sweep_set(work_dir / "gold", embedder, items, config))
+        for dataset in datasets:
+            name = dataset.name + ("-sentences" if beir_sentences else "")
+            sets.append(
+                SweepSet(
+                    name=dataset.name,
+                    searcher=open_searcher(work_dir / "beir" / name, embedder, config),
+                    queries=dataset.queries,
+                    qrels=dataset.qrels,
+                    unit="doc",
+                    k=100,
+                )
+            )
+        metrics["fusion_sweep"] = sweep_suite(sets, config, show_progress=show_progress)
     root = Path(out) if out is not None else default_reports_dir()
     folder = new_report_dir(root)
     return write_report(folder, metrics, root=root)
+
+
+def _gold_sweep_set(
+    data_dir: Path, embedder: Embedder, items: Sequence[GoldItem], config: SearchOptions
+) -> SweepSet:
+    """The gold set for the suite sweep: qrels pooled over both channels at depth 100
+    (every chunk of corpus/), so any fusion's ranking is judged in full."""
+    searcher = open_searcher(data_dir, embedder, config)
+    questions = {i.id: i.question for i in items if i.answerable}
+    retrieved = retrieve(searcher, questions, modes=("dense", "lexical"), depth=100)
+    qrels = gold_qrels([i for i in items if i.answerable], retrieved)
+    return SweepSet(
+        name="gold", searcher=searcher, queries=questions, qrels=qrels, unit="chunk", k=10
+    )
 
 
 def macro_average(metrics: Mapping[str, Any]) -> dict[str, dict[str, float]]:

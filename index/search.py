@@ -386,13 +386,18 @@ class Searcher:
         return rows, scores[rows]
 
     def fuse(
-        self, query: str, channels: Channels, *, state: _Snapshot | None = None
+        self,
+        query: str,
+        channels: Channels,
+        *,
+        options: SearchOptions | None = None,
+        state: _Snapshot | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Fused (rows, scores) of one query's channels under this Searcher's options
-        (see index.fusion). With ``cross_lingual``, a chunk in another language than the
-        detected query's takes its dense rank as lexical rank when that is better."""
+        """Fused (rows, scores) of one query's channels under ``options`` (default: this
+        Searcher's; see index.fusion). With ``cross_lingual``, a chunk in another language
+        than the detected query's takes its dense rank as lexical rank when that is better."""
         state = state or self._state
-        opts = self.options
+        opts = options or self.options
         if opts.cross_lingual and opts.lexical_weight > 0 and len(channels.dense_rows):
             query_lang = detect_lang(query, default="other", quick=True)
             if query_lang != "other":
@@ -422,6 +427,16 @@ class Searcher:
         dense_rows, dense_scores = self._dense(state, query, depth, mask, sentence_mask)
         lex_rows, lex_scores = self._lexical(state, query, depth, mask)
         return Channels(dense_rows, dense_scores, lex_rows, lex_scores)
+
+    def doc_ids_of(self, rows: np.ndarray) -> list[str]:
+        """Document id of each chunk row of the current snapshot."""
+        state = self._state
+        return [state.doc_ids[d] for d in state.chunks.doc[np.asarray(rows, np.int64)].tolist()]
+
+    def chunk_ids_of(self, rows: np.ndarray) -> list[str]:
+        """chunk_id of each chunk row of the current snapshot."""
+        state = self._state
+        return [state.chunks.key(int(r), state.doc_ids) for r in np.asarray(rows).tolist()]
 
     def hits_for(self, rows: np.ndarray, scores: np.ndarray) -> list[Hit]:
         """Hits for chunk rows of the current snapshot (as returned by :meth:`fuse`)."""
