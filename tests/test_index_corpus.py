@@ -131,6 +131,6 @@ def test_opening_with_another_model_says_to_rebuild(corpus_index_dir, real_embed
         Searcher.open(corpus_index_dir, HashEmbedder())
     assert str(exc.value) == (
         f"index in {corpus_index_dir} built with 'multilingual-e5-small@"
-        f"{real_embedder.fingerprint()} (onnx-int8)', dim 384, but the configured model is "
+        f"{real_embedder.fingerprint()} (onnx)', dim 384, but the configured model is "
         "'hash-64@hash64 (hash)', dim 64; re-run partnersearch ingest --rebuild PATH"
     )

