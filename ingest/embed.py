@@ -119,7 +119,33 @@ class _QueryCache:
             self.hits = 0
 
 
-class SentenceTransformerEmbedder:
+class _Prefixed:
+    """What both real embedders share: E5 prompts on each side, the query-vector cache.
+    Subclasses set ``_query_prefix``, ``_passage_prefix``, ``_dim``, ``_queries`` and
+    implement ``_encode(texts, prefix, show_progress)``."""
+
+    _query_prefix: str
+    _passage_prefix: str
+    _dim: int
+    _queries: _QueryCache
+
+    def _encode(self, texts: list[str], prefix: str, show_progress: bool) -> np.ndarray:
+        raise NotImplementedError
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._queries.embed(
+            texts, lambda todo: self._encode(todo, self._query_prefix, False), self._dim
+        )
+
+    def clear_query_cache(self) -> None:
+        """Forget cached query vectors (benchmarks measure uncached latency)."""
+        self._queries.clear()
+
+    def embed_passages(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
+        return self._encode(texts, self._passage_prefix, show_progress)
+
+
+class SentenceTransformerEmbedder(_Prefixed):
     """A sentence-transformers model; E5-style prompts come from the model or its name."""
 
     def __init__(
@@ -184,18 +210,6 @@ class SentenceTransformerEmbedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
-    def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return self._queries.embed(
-            texts, lambda todo: self._encode(todo, self._query_prefix, False), self._dim
-        )
-
-    def clear_query_cache(self) -> None:
-        """Forget cached query vectors (benchmarks measure uncached latency)."""
-        self._queries.clear()
-
-    def embed_passages(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
-        return self._encode(texts, self._passage_prefix, show_progress)
-
     def count_tokens(self, text: str) -> int:
         ids = self._model.tokenizer(self._passage_prefix + text, add_special_tokens=True)[
             "input_ids"
@@ -252,7 +266,7 @@ class HashEmbedder:
         return len(re.findall(r"\w+|[^\w\s]", text)) + 4
 
 
-class OnnxEmbedder:
+class OnnxEmbedder(_Prefixed):
     """multilingual-e5-small through onnxruntime: tokenizers + one InferenceSession, no torch.
 
     ``precision`` picks the float32 or the int8 graph of :func:`ingest.onnx_build.ensure_onnx_dir`
@@ -340,18 +354,6 @@ class OnnxEmbedder:
                 out[rows] = self._run([encodings[i] for i in rows])
                 bar.update(len(rows))
         return out
-
-    def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return self._queries.embed(
-            texts, lambda todo: self._encode(todo, self._query_prefix, False), self._dim
-        )
-
-    def clear_query_cache(self) -> None:
-        """Forget cached query vectors (benchmarks measure uncached latency)."""
-        self._queries.clear()
-
-    def embed_passages(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
-        return self._encode(texts, self._passage_prefix, show_progress)
 
     def count_tokens(self, text: str) -> int:
         return len(self._tokenizer.encode(self._passage_prefix + text).ids)

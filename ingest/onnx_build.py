@@ -22,7 +22,7 @@ import warnings
 from pathlib import Path
 
 from ingest.errors import ModelBuildError
-from ingest.model_build import build_once, ensure_model_dir
+from ingest.model_build import build_once, ensure_model_dir, read_marker
 
 logger = logging.getLogger(__name__)
 
@@ -74,15 +74,11 @@ def build_onnx_dir(model_dir: Path, dest: Path) -> Path:
 
 
 def _is_complete(path: Path) -> bool:
-    marker = path / ONNX_MARKER
-    if not marker.is_file():
-        return False
-    try:
-        info = json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return info.get("builder_version") == _ONNX_BUILDER_VERSION and all(
-        (path / name).is_file() for name in (ONNX_FP32, ONNX_INT8, "tokenizer.json")
+    info = read_marker(path / ONNX_MARKER)
+    return (
+        info is not None
+        and info.get("builder_version") == _ONNX_BUILDER_VERSION
+        and all((path / name).is_file() for name in (ONNX_FP32, ONNX_INT8, "tokenizer.json"))
     )
 
 
