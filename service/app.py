@@ -1,9 +1,10 @@
 """The HTTP API and web page: ``create_app(settings)`` builds a FastAPI app.
 
-The lifespan loads the embedder and opens the index once; routes receive them through
-dependencies. Reads go to one thread-safe Searcher that switches to a newer snapshot
-when an ingest has published one; writes (upload, delete) go through one Indexer under
-one lock. Every error answers ``{"error": {"code", "message"}}`` with a 4xx status
+The lifespan loads the embedder, /ask's answer model and spaCy, and opens the index
+once; routes receive them through dependencies. Reads go to one thread-safe Searcher
+that switches to a newer snapshot when an ingest has published one; writes (upload,
+delete) go through one Indexer under one lock. Every error answers
+``{"error": {"code", "message"}}`` with a 4xx status
 (5xx only for an index that is not there yet or a bug).
 """
 
@@ -34,6 +35,7 @@ from index import Indexer, IngestReport, Searcher
 from ingest import SUPPORTED_SUFFIXES, parse_file
 from ingest.embed import Embedder, load_embedder
 from ingest.errors import (
+    AnswerModelError,
     IndexMismatchError,
     IndexNotFoundError,
     IngestError,
@@ -42,7 +44,9 @@ from ingest.errors import (
     QueryError,
 )
 from service.answer import answer_question
+from service.answer_model import AnswerModel, load_answer_model
 from service.metrics import CONTENT_TYPE_LATEST, Metrics, MetricsMiddleware
+from service.nlp import EntityTagger, load_entity_tagger
 from service.schemas import (
     AskRequest,
     AskResponse,
@@ -100,6 +104,7 @@ _ERROR_MAP: tuple[tuple[type[PartnerSearchError], int, str], ...] = (
     (IndexNotFoundError, 503, "index_not_ready"),
     (IndexMismatchError, 409, "index_mismatch"),
     (ModelBuildError, 503, "model_unavailable"),
+    (AnswerModelError, 503, "answer_model_unavailable"),
     (PartnerSearchError, 400, "bad_request"),
 )
 _STATUS_CODES = {
@@ -134,9 +139,17 @@ def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
 class _Service:
     """What the lifespan puts on ``app.state``: the loaded model, the index, the write lock."""
 
-    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        answer_model: AnswerModel,
+        tagger: EntityTagger,
+    ) -> None:
         self.settings = settings
         self.embedder = embedder
+        self.answer_model = answer_model
+        self.tagger = tagger
         self.write_lock = threading.Lock()
         self._read_lock = threading.Lock()
         self._searcher: Searcher | None = None
@@ -327,7 +340,10 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
                 cache_dir=Path(settings.cache),
                 batch_size=settings.batch_size,
             )
-        service = _Service(settings, model)
+        # A missing or corrupt answer artifact stops start-up with the file and the fix.
+        answer_model = await run_in_threadpool(load_answer_model, settings.answer_model_path())
+        tagger = await run_in_threadpool(load_entity_tagger)
+        service = _Service(settings, model, answer_model, tagger)
         await run_in_threadpool(service.open)
         app.state.service = service
         logger.info("serving index %s with model %s", settings.data_dir, model.name)
@@ -376,6 +392,8 @@ def _add_read_routes(app: FastAPI) -> None:
             k=body.k,
             filters=body.filters.to_filters() if body.filters else None,
             threshold=service.settings.answer_threshold,
+            model=service.answer_model,
+            tagger=service.tagger,
         )
         return AskResponse.from_result(result, took_ms=_ms_since(started))
 

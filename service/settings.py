@@ -66,11 +66,16 @@ class Settings(BaseSettings):
     debias: bool = Field(
         True, description="remove the French/English direction from query vectors (cross-lingual)"
     )
-    # Calibrated on the gold set (partnersearch eval): at 0.30 /ask declines 64% of the
-    # unanswerable questions and answers 84% of the answerable ones; no threshold meets
-    # both bars (80% / 90%), this one comes closest to both.
+    # Chosen by `partnersearch train-answerer` on the PIAF train split (answerable questions
+    # vs the same questions with their gold paragraph removed); numbers in the README's
+    # "/ask quality" section and docs/answerer-report.md.
     answer_threshold: float = Field(
-        0.30, ge=0.0, le=1.0, description="/ask confidence below which it answers no_answer"
+        0.50, ge=0.0, le=1.0, description="/ask confidence below which it answers no_answer"
+    )
+    answer_model: Path | None = Field(
+        None,
+        description="/ask selector + abstention artifact (JSON from `partnersearch "
+        "train-answerer`); unset = the shipped service/data/answerer.json",
     )
     api_token: str | None = Field(
         None, description="bearer token for write endpoints; unset = disabled"
@@ -86,6 +91,12 @@ class Settings(BaseSettings):
         le=1.0,
         description="/similar: word overlap (Jaccard) at which two sentences are one wording",
     )
+
+    def answer_model_path(self) -> Path:
+        """The artifact /ask loads: ``answer_model`` or the shipped one."""
+        from service.answer_model import DEFAULT_MODEL_PATH
+
+        return Path(self.answer_model) if self.answer_model is not None else DEFAULT_MODEL_PATH
 
     def search_options(self) -> dict[str, object]:
         """Keyword arguments for ``index.Searcher.open`` (index/ does not read settings)."""
