@@ -8,8 +8,9 @@ each) and the project's gold set over corpus/.
   seed into train and held-out, so the two never share a paragraph, nor even an article.
 * Every question is retrieved once, ``k + extra`` passages deep. Its *answerable* view
   is the top ``k``; its *unanswerable* view drops every passage of its gold paragraph
-  and keeps the next ``k``: the topic stays (same article, same words), the fact goes.
-  That simulates deleting the paragraph from the index without re-indexing per question.
+  (ranks and fused scores renumbered as if it had never been indexed) and keeps the
+  next ``k``: the topic stays (same article, same words), the fact goes. That simulates
+  deleting the paragraph from the index without re-indexing per question.
 * Candidates are the sentences of the passages (``service.answer_features``); a
   sentence is a positive when it contains the annotated answer. The selector is a
   logistic regression over the answerable views of train questions (regularisation
@@ -20,13 +21,14 @@ each) and the project's gold set over corpus/.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
 import random
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -68,6 +70,7 @@ __all__ = [
     "load_piaf_answers",
     "load_records",
     "outcomes",
+    "remove_documents",
     "render_report",
     "save_records",
     "split_by_article",
@@ -123,7 +126,8 @@ def save_records(path: Path, records: Sequence[QuestionRecord]) -> None:
 
 def load_records(path: Path) -> list[QuestionRecord]:
     """Inverse of :func:`save_records`."""
-    data = np.load(path, allow_pickle=False)
+    with np.load(path, allow_pickle=False) as npz:
+        data = {k: npz[k] for k in npz.files}  # each npz[k] decompresses again: read once
     bounds = np.concatenate([[0], np.cumsum(data["sizes"])])
     return [
         QuestionRecord(
@@ -197,6 +201,37 @@ def collect(
     return x, labels, in_passages, wanted
 
 
+def remove_documents(
+    hits: Sequence[Hit],
+    doc_ids: Collection[str],
+    *,
+    fusion_k: int,
+    weights: Mapping[str, float],
+) -> list[Hit]:
+    """``hits`` as an index without ``doc_ids`` would rank them: those documents' passages
+    dropped, every other passage's per-retriever rank moved up past the dropped ones that
+    ranked above it, and its fused score recomputed (weighted RRF, as index.search fuses).
+
+    Without the renumbering the best remaining passage would keep dense rank 2 or 3 and
+    give the removal away to the features.
+    """
+    removed = [h for h in hits if h.doc_id in doc_ids]
+    out = []
+    for h in hits:
+        if h.doc_id in doc_ids:
+            continue
+        ranks = {}
+        score = h.score
+        for name, rank in h.ranks.items():
+            new = rank - sum(1 for g in removed if g.ranks.get(name, rank + 1) < rank)
+            ranks[name] = new
+            w = weights.get(name, 0.0)
+            score += w / (fusion_k + new) - w / (fusion_k + rank)
+        out.append(dataclasses.replace(h, ranks=ranks, score=score))
+    out.sort(key=lambda h: -h.score)
+    return out
+
+
 def _piaf_records(
     searcher: Searcher,
     embedder: Embedder,
@@ -213,6 +248,10 @@ def _piaf_records(
 ) -> list[QuestionRecord]:
     from tqdm.auto import tqdm
 
+    fusion = {
+        "fusion_k": searcher.fusion_k,
+        "weights": {"dense": searcher.dense_weight, "lexical": searcher.lexical_weight},
+    }
     qids = sorted(q for q in dataset.queries if q in answers)
     if max_questions is not None and max_questions < len(qids):
         qids = sorted(random.Random(seed).sample(qids, max_questions))
@@ -227,7 +266,7 @@ def _piaf_records(
         deep = searcher.search(question, k=k + extra, mode="hybrid")
         views: tuple[tuple[View, list[Hit]], ...] = (
             ("answerable", deep[:k]),
-            ("unanswerable", [h for h in deep if h.doc_id != gold_doc][:k]),
+            ("unanswerable", remove_documents(deep, {gold_doc}, **fusion)[:k]),
         )
         for view, hits in views:
             x, labels, in_passages, wanted = collect(
@@ -391,6 +430,7 @@ def _section(records: Sequence[QuestionRecord], model: AnswerModel, threshold: f
             by_type.setdefault(r.answer_type or "none", []).append(o.sentence_has_answer)
     unans = [r for r in records if r.view == "unanswerable"]
     return {
+        "confidence_auc": _auc(outs),
         "n_answerable": len(answerable),
         "n_unanswerable": len(unans),
         "sentence_accuracy": float(np.mean(picks)) if picks else 0.0,
@@ -460,6 +500,16 @@ def span_quality(
         }
         for name, t in sorted(tallies.items())
     }
+
+
+def _auc(outs: Sequence[AskOutcome]) -> float | None:
+    """Area under the ROC curve of confidence, answerable vs unanswerable (None if one class)."""
+    from sklearn.metrics import roc_auc_score
+
+    labels = [o.answerable for o in outs]
+    if len(set(labels)) < 2:
+        return None
+    return round(float(roc_auc_score(labels, [o.confidence for o in outs])), 4)
 
 
 def _build_index(
@@ -621,8 +671,8 @@ def render_report(metrics: dict[str, Any]) -> str:
         f"{'yes' if meta['threshold_meets_targets_on_train'] else 'no'}).",
         "",
         "| split | answerable | unanswerable | answer in passages | sentence accuracy "
-        "| abstain (unanswerable) | false abstain | answered & correct |",
-        "|---|---|---|---|---|---|---|---|",
+        "| abstain (unanswerable) | false abstain | answered & correct | confidence AUC |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     names = [n for n in ("train", "held_out", "gold") if n in metrics]
     for name in names:
@@ -632,7 +682,7 @@ def render_report(metrics: dict[str, Any]) -> str:
             f"| {name} | {s['n_answerable']} | {s['n_unanswerable']} | "
             f"{s['answer_in_passages']:.3f} | {s['sentence_accuracy']:.3f} | "
             f"{at['abstain_unanswerable']:.3f} | {at['false_abstain']:.3f} | "
-            f"{at['answered_exact']:.3f} |"
+            f"{at['answered_exact']:.3f} | {s['confidence_auc'] or 0:.3f} |"
         )
     lines += [
         "",

@@ -12,7 +12,7 @@ the shortest piece of the sentence that answers (``service.answer_span``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -119,16 +119,9 @@ def answer_from_hits(
     threshold: float,
     model: AnswerModel | None = None,
     tagger: EntityTagger | None = None,
-    exclude_docs: Collection[str] = (),
 ) -> AnswerResult:
-    """The answering step of :func:`answer_question` over passages already retrieved.
-
-    ``exclude_docs`` drops those documents' passages first: the evaluation uses it to
-    make a question unanswerable (its gold paragraph removed) without re-indexing.
-    """
+    """The answering step of :func:`answer_question`, over passages already retrieved."""
     model = model or default_answer_model()
-    if exclude_docs:
-        hits = [h for h in hits if h.doc_id not in exclude_docs]
     candidates = gather_candidates(searcher, hits)
     scored, confidence = _score(searcher, embedder, question, candidates, model, tagger)
 

@@ -77,6 +77,16 @@ CONFIDENCE_FEATURES: tuple[str, ...] = (
     "top_type_missing",
     "top_passage_coverage",
     "top_sentence_coverage",
+    "top_type_found",
+    "type_asked",  # the question asks for a recognised type
+    "top_rank",
+    "top_dense_rank",
+    "top_lexical_rank",
+    "top_context_overlap",
+    "top_novelty",
+    "top3_logit",  # mean logit of the three best candidates
+    "max_passage_coverage",
+    "max_type_found",  # some candidate holds the asked type
 )
 #: Answer types whose check needs spaCy's entities.
 ENTITY_TYPES: frozenset[str] = frozenset({"person", "organisation", "place"})
@@ -224,16 +234,27 @@ def confidence_features(x: np.ndarray, logits: np.ndarray) -> np.ndarray:
     order = np.argsort(-logits, kind="stable")
     top = int(order[0])
     margin = float(logits[top] - logits[order[1]]) if len(order) > 1 else _MARGIN_CAP
+    t = x[top]
     row = [
         float(logits[top]),
         min(margin, _MARGIN_CAP),
-        x[top, _F["cosine"]],
+        t[_F["cosine"]],
         float(x[:, _F["cosine"]].max()),
-        x[top, _F["overlap"]],
+        t[_F["overlap"]],
         float(x[:, _F["overlap"]].max()),
-        x[top, _F["bm25_log"]],
-        x[top, _F["type_missing"]],
-        x[top, _F["passage_coverage"]],
-        x[top, _F["sentence_coverage"]],
+        t[_F["bm25_log"]],
+        t[_F["type_missing"]],
+        t[_F["passage_coverage"]],
+        t[_F["sentence_coverage"]],
+        t[_F["type_found"]],
+        t[_F["type_found"]] + t[_F["type_missing"]],
+        t[_F["rank"]],
+        t[_F["dense_rank"]],
+        t[_F["lexical_rank"]],
+        t[_F["context_overlap"]],
+        t[_F["novelty"]],
+        float(logits[order[:3]].mean()),
+        float(x[:, _F["passage_coverage"]].max()),
+        float(x[:, _F["type_found"]].max()),
     ]
     return np.asarray([row], dtype=np.float64)

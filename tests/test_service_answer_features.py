@@ -118,6 +118,16 @@ def test_confidence_features_describe_the_pick():
             "top_type_missing": 0.0,
             "top_passage_coverage": 1.0,
             "top_sentence_coverage": 1.0,
+            "top_type_found": 1.0,
+            "type_asked": 1.0,
+            "top_rank": 1.0,
+            "top_dense_rank": 1.0,
+            "top_lexical_rank": 1 / math.sqrt(2),
+            "top_context_overlap": 0.75,
+            "top_novelty": 0.4,
+            "top3_logit": (2.0 + 0.5 - 1.0) / 3,
+            "max_passage_coverage": 1.0,
+            "max_type_found": 1.0,
         }
     )
     # One candidate: the margin is the cap.
