@@ -302,10 +302,11 @@ def ask_cmd(
         s = result.answer.sentence
         typer.echo(f"answer (confidence {result.confidence:.2f}):")
         typer.echo(f"  {_one_line(s.text, 600)}")
-        if result.span is not None:
-            typer.echo(f"  {result.span.type}: {result.span.text}")
         hit = result.answer.hit
         typer.echo(f"  {hit.title}  {_cite(s.doc_id, hit.date, s.start, s.end)}")
+        if result.span is not None:
+            sp = result.span
+            typer.echo(f"  {sp.type}: {sp.text}  [chars {sp.start}–{sp.end}]")
     if result.passages:
         typer.echo("supporting passages:")
     for rank, p in enumerate(result.passages, start=1):
