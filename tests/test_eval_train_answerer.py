@@ -1,4 +1,4 @@
-"""train_answerer end to end on a tiny PIAF-like folder (HashEmbedder): reproducible, split by article."""
+"""train_answerer end to end on a tiny PIAF-like set (HashEmbedder): reproducible, by article."""
 
 from __future__ import annotations
 
