@@ -9,8 +9,9 @@ export PARTNERSEARCH_CACHE ?= $(CURDIR)/.cache/partnersearch
 export PARTNERSEARCH_DATA_DIR ?= $(CURDIR)/.data
 HOST ?= 127.0.0.1
 PORT ?= 8000
+PIAF ?= ../shared/evaldata/piaf_v1.1
 
-.PHONY: install run test test-fast lint format eval bench clean
+.PHONY: install run test test-fast lint format eval train-answerer bench clean
 
 $(BIN)/partnersearch: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -47,6 +48,10 @@ format: install
 
 eval: install
 	$(BIN)/partnersearch eval --suite dev
+
+## train-answerer: relearn /ask's selector + abstainer from PIAF (writes service/data/answerer.json)
+train-answerer: install
+	$(BIN)/partnersearch train-answerer --piaf $(PIAF)
 
 bench: install
 	$(BIN)/pip install -q -e '.[dev,bench]'

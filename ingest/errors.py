@@ -33,3 +33,7 @@ class QueryError(PartnerSearchError):
 
 class EvalDataError(PartnerSearchError):
     """An evaluation input (gold set, BEIR dataset, previous report) is missing or malformed."""
+
+
+class AnswerModelError(PartnerSearchError):
+    """The answer-selection artifact is missing, corrupt or from another feature set."""

@@ -3,27 +3,35 @@
 The corpus often holds the topic of a question but not the fact ("How long will the
 Lille protocol remain in force?": the protocol is there, its duration is not). Cosine
 similarity cannot tell those apart; an answer-type check can: a "how long" question
-needs a duration in the answering sentence, a "who" question a person's name. With the
-named entities of the question that the passage must mention, this lifts the
-answerable/unanswerable AUC of /ask's confidence on the gold set from 0.55 to 0.80.
-Rules for French and English; no model.
+needs a duration in the answering sentence, a "who" question a person's name. These
+checks, with the question's named entities that a passage mentions, are features of
+/ask's learned selector and abstainer (``service.answer_features``).
+Rules for French and English; persons, organisations and places also come from
+spaCy's French NER (``service.nlp``), passed in by the caller.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Literal
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from service.nlp import Entity
 
 __all__ = [
     "AnswerType",
+    "content_terms",
     "entity_coverage",
     "expected_type",
     "has_answer_type",
     "question_entities",
+    "term_positions",
 ]
 
-AnswerType = Literal["duration", "date", "money", "number", "person"]
+AnswerType = Literal["duration", "date", "money", "number", "person", "organisation", "place"]
 
 _NUMBER_WORDS = (
     "un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze|vingt|trente|"
@@ -60,6 +68,23 @@ _QUESTION_CUES: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
         re.compile(
             r"\b(combien|how many|how much|nombre de|number of|quelle part|what share|"
             r"pourcentage|percentage)\b"
+        ),
+    ),
+    (
+        "place",
+        re.compile(
+            r"\b(ou|d.ou|where|quel(le)?s? (pays|ville|region|lieu|continent|departement|"
+            r"commune|endroit)|dans quel(le)? (pays|ville|region)|which (city|country|region|"
+            r"place|town)|what (city|country|region|place|town))\b"
+        ),
+    ),
+    (
+        "organisation",
+        re.compile(
+            r"\b(quel(le)?s? (entreprise|societe|organisation|organisme|institution|"
+            r"universite|etablissement|association|groupe|club|compagnie|partenaire)s?|"
+            r"(which|what) (company|companies|organisation|organization|institution|"
+            r"university|body|partner)s?)\b"
         ),
     ),
     ("person", re.compile(r"\b(qui|who|whom|comment s.appelle|what is the name|name of)\b")),
@@ -126,12 +151,73 @@ _NOT_ENTITIES = frozenset(
         "how",
     ]
 )
+_ENTITY_LABEL: dict[str, str] = {"person": "PER", "organisation": "ORG", "place": "LOC"}
 _ENTITY_PREFIX = 6  # "Normandie"/"Normandy" and "Région"/"Region" meet at 6 folded letters
 
 
 def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+# Question words say what is asked, not what the answer contains.
+_QUESTION_WORDS = [
+    "quand",
+    "qui",
+    "quoi",
+    "quel",
+    "quelle",
+    "quels",
+    "quelles",
+    "lequel",
+    "laquelle",
+    "comment",
+    "pourquoi",
+    "combien",
+    "who",
+    "whom",
+    "whose",
+    "what",
+    "when",
+    "where",
+    "which",
+    "why",
+    "how",
+]
+_TERM = re.compile(r"\w+")
+# Truncation stemming: cheap, language-agnostic, good enough to match
+# "partenariat"/"partenariats"/"partenaires" and "signed"/"signing".
+_STEM_CHARS = 6
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_FRENCH
+
+    return frozenset(_fold(w) for w in (*STOPWORDS_EN, *STOPWORDS_FRENCH, *_QUESTION_WORDS))
+
+
+def _term(word: str) -> str | None:
+    if word.isdigit():
+        return word if len(word) == 4 else None  # years are worth matching; other numbers not
+    if len(word) > 1 and word not in _stopwords():
+        return word[:_STEM_CHARS]
+    return None
+
+
+def content_terms(text: str) -> set[str]:
+    """Accent-folded, truncation-stemmed words of ``text``, minus FR/EN stopwords."""
+    return {t for w in _TERM.findall(_fold(text)) if (t := _term(w)) is not None}
+
+
+def term_positions(text: str) -> list[tuple[str, int, int]]:
+    """(term, start, end) of every content word of ``text``, offsets into ``text``."""
+    out = []
+    for m in _TERM.finditer(text):
+        term = _term(_fold(m.group(0)))
+        if term is not None:
+            out.append((term, m.start(), m.end()))
+    return out
 
 
 def expected_type(question: str) -> AnswerType | None:
@@ -143,12 +229,21 @@ def expected_type(question: str) -> AnswerType | None:
     return None
 
 
-def has_answer_type(sentence: str, answer_type: AnswerType | None) -> bool:
-    """Whether ``sentence`` contains something of ``answer_type`` (always true for None)."""
+def has_answer_type(
+    sentence: str, answer_type: AnswerType | None, entities: Sequence[Entity] = ()
+) -> bool:
+    """Whether ``sentence`` contains something of ``answer_type`` (always true for None).
+
+    ``entities`` are spaCy's entities of ``sentence`` (service.nlp); persons are also
+    recognised by rule, organisations and places only through them.
+    """
     if answer_type is None:
         return True
-    if answer_type == "person":
-        return bool(_PERSON.search(sentence))
+    if answer_type in _ENTITY_LABEL:
+        label = _ENTITY_LABEL[answer_type]
+        if any(e.label == label for e in entities):
+            return True
+        return answer_type == "person" and bool(_PERSON.search(sentence))
     folded = _fold(sentence)
     pattern = {"duration": _DURATION, "date": _DATE, "money": _MONEY, "number": _NUMBER}[
         answer_type

@@ -1,14 +1,14 @@
 """The HTTP API and web page: ``create_app(settings)`` builds a FastAPI app.
 
-The lifespan loads the embedder, opens the index once and cleans what a crash left;
-routes receive them through dependencies. Reads go to one thread-safe Searcher that
-switches to a newer snapshot when an ingest has published one. Writes (upload, delete)
-wait in a bounded queue served by one writer thread, so a queued write never holds a
-thread that serves reads; a full queue answers 503 with Retry-After. Write requests are
-checked (token, Content-Length) before their body is read. Every response carries the
-security headers; /docs is Swagger UI served from the bundled files, not a CDN. Every
-error answers ``{"error": {"code", "message"}}`` with a 4xx status (5xx only for an index
-that is not there yet, a full write queue, or a bug).
+The lifespan loads the embedder, /ask's answer model and spaCy, opens the index once
+and cleans what a crash left; routes receive them through dependencies. Reads go to one
+thread-safe Searcher that switches to a newer snapshot when an ingest has published one.
+Writes (upload, delete) wait in a bounded queue served by one writer thread, so a queued
+write never holds a thread that serves reads; a full queue answers 503 with Retry-After.
+Write requests are checked (token, Content-Length) before their body is read. Every
+response carries the security headers; /docs is Swagger UI served from the bundled files,
+not a CDN. Every error answers ``{"error": {"code", "message"}}`` with a 4xx status (5xx
+only for an index that is not there yet, a full write queue, or a bug).
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from index import Indexer, IngestReport, Searcher, clean_leftovers
 from ingest import SUPPORTED_SUFFIXES, parse_file
 from ingest.embed import Embedder, load_embedder
 from ingest.errors import (
+    AnswerModelError,
     FileLimitError,
     IndexMismatchError,
     IndexNotFoundError,
@@ -54,7 +55,9 @@ from ingest.errors import (
     QueryError,
 )
 from service.answer import answer_question
+from service.answer_model import AnswerModel, load_answer_model
 from service.metrics import CONTENT_TYPE_LATEST, Metrics, MetricsMiddleware
+from service.nlp import EntityTagger, load_entity_tagger
 from service.schemas import (
     AskRequest,
     AskResponse,
@@ -130,6 +133,7 @@ _ERROR_MAP: tuple[tuple[type[PartnerSearchError], int, str], ...] = (
     (IndexNotFoundError, 503, "index_not_ready"),
     (IndexMismatchError, 409, "index_mismatch"),
     (ModelBuildError, 503, "model_unavailable"),
+    (AnswerModelError, 503, "answer_model_unavailable"),
     (PartnerSearchError, 400, "bad_request"),
 )
 _STATUS_CODES = {
@@ -225,10 +229,18 @@ def _settle(future: Any, result: Any, exc: BaseException | None) -> None:
 class _Service:
     """What the lifespan puts on ``app.state``: the loaded model, the index, the write queue."""
 
-    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        answer_model: AnswerModel,
+        tagger: EntityTagger,
+    ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.writes = _WriteQueue(settings.write_queue_size, settings.write_retry_after_s)
+        self.answer_model = answer_model
+        self.tagger = tagger
         self._read_lock = threading.Lock()
         self._searcher: Searcher | None = None
         self._indexer: Indexer | None = None
@@ -548,7 +560,10 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
                 functools.partial(load_embedder, **settings.embedder_options())
             )
         await run_in_threadpool(_clean_at_startup, Path(settings.data_dir))
-        service = _Service(settings, model)
+        # A missing or corrupt answer artifact stops start-up with the file and the fix.
+        answer_model = await run_in_threadpool(load_answer_model, settings.answer_model_path())
+        tagger = await run_in_threadpool(load_entity_tagger)
+        service = _Service(settings, model, answer_model, tagger)
         await run_in_threadpool(service.open)
         app.state.service = service
         logger.info("serving index %s with model %s", settings.data_dir, model.name)
@@ -656,6 +671,8 @@ def _add_read_routes(app: FastAPI) -> None:
             k=body.k,
             filters=body.filters.to_filters() if body.filters else None,
             threshold=service.settings.answer_threshold,
+            model=service.answer_model,
+            tagger=service.tagger,
         )
         return AskResponse.from_result(result, took_ms=_ms_since(started))
 

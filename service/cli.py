@@ -268,16 +268,24 @@ def ask_cmd(
     import time
 
     from service.answer import answer_question
+    from service.answer_model import load_answer_model
     from service.schemas import AskResponse
 
     settings = _settings()
     _check_query(question, settings)
     filters = _cli_filters(lang, doc_type, date_from, date_to, partner, doc)
     try:
+        model = load_answer_model(settings.answer_model_path())
         embedder, searcher = _open_index(settings)
         started = time.perf_counter()
         result = answer_question(
-            searcher, embedder, question, k=k, filters=filters, threshold=settings.answer_threshold
+            searcher,
+            embedder,
+            question,
+            k=k,
+            filters=filters,
+            threshold=settings.answer_threshold,
+            model=model,
         )
     except PartnerSearchError as exc:
         _fail(exc)
@@ -296,6 +304,9 @@ def ask_cmd(
         typer.echo(f"  {_one_line(s.text, 600)}")
         hit = result.answer.hit
         typer.echo(f"  {hit.title}  {_cite(s.doc_id, hit.date, s.start, s.end)}")
+        if result.span is not None:
+            sp = result.span
+            typer.echo(f"  {sp.type}: {sp.text}  [chars {sp.start}–{sp.end}]")
     if result.passages:
         typer.echo("supporting passages:")
     for rank, p in enumerate(result.passages, start=1):
@@ -455,6 +466,93 @@ def eval_cmd(
             f"MRR@10 {scores['mrr@10']:.3f}"
         )
     typer.echo(str(report))
+
+
+@app.command("train-answerer")
+def train_answerer_cmd(
+    piaf: Annotated[
+        Path,
+        typer.Option("--piaf", help="PIAF BEIR folder with answers.jsonl"),
+    ] = Path("../shared/evaldata/piaf_v1.1"),
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="artifact to write [default: the shipped service/data/answerer.json]"
+        ),
+    ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="report folder [default: eval/reports/answerer-<timestamp>]"),
+    ] = None,
+    corpus: Annotated[
+        Path | None,
+        typer.Option("--corpus", help="folder of the gold set's documents [default: corpus/]"),
+    ] = None,
+    gold: Annotated[
+        bool, typer.Option("--gold/--no-gold", help="also measure the gold set")
+    ] = True,
+    work_dir: Annotated[
+        Path | None,
+        typer.Option("--work-dir", help="where the indexes go [default: <data_dir>-eval/answerer]"),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="seed of the PIAF article split")] = 0,
+    held_out: Annotated[
+        float, typer.Option("--held-out", min=0.05, max=0.9, help="share of articles held out")
+    ] = 0.3,
+    k: _K = 10,
+    extra: Annotated[
+        int, typer.Option("--extra", min=1, max=100, help="extra passages fetched to drop the gold")
+    ] = 10,
+    max_questions: Annotated[
+        int | None, typer.Option("--max-questions", min=10, help="sample this many PIAF questions")
+    ] = None,
+) -> None:
+    """Learn /ask's sentence selector and abstention model from PIAF; write artifact + report."""
+    import datetime as dt
+
+    from eval.answerer import render_report, save_records, train_answerer
+    from eval.run import default_corpus_dir, default_reports_dir, default_work_dir
+    from service.answer_model import DEFAULT_MODEL_PATH
+
+    settings = _settings()
+    corpus_dir = (corpus or default_corpus_dir()) if gold else None
+    try:
+        result = train_answerer(
+            settings,
+            piaf=piaf,
+            work_dir=work_dir or default_work_dir(settings) / "answerer",
+            corpus=corpus_dir,
+            seed=seed,
+            held_out=held_out,
+            k=k,
+            extra=extra,
+            max_questions=max_questions,
+            show_progress=sys.stderr.isatty(),
+            progress=lambda msg: typer.echo(msg, err=True),
+        )
+    except PartnerSearchError as exc:
+        _fail(exc)
+    import json
+
+    target = out or DEFAULT_MODEL_PATH
+    result.model.save(target)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    folder = report or default_reports_dir() / f"answerer-{stamp}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "metrics.json").write_text(json.dumps(result.metrics, indent=1), encoding="utf-8")
+    (folder / "report.md").write_text(render_report(result.metrics), encoding="utf-8")
+    save_records(folder / "records.npz", result.records)
+    for name in ("train", "held_out", "gold"):
+        if name in result.metrics:
+            s = result.metrics[name]
+            at = s["at_threshold"]
+            typer.echo(
+                f"{name:8s} sentence accuracy {s['sentence_accuracy']:.3f}  abstain "
+                f"{at['abstain_unanswerable']:.3f}  false abstain {at['false_abstain']:.3f}"
+            )
+    typer.echo(f"threshold {result.threshold:.2f} (set PARTNERSEARCH_ANSWER_THRESHOLD)")
+    typer.echo(f"artifact: {target} ({target.stat().st_size} bytes)")
+    typer.echo(f"report: {folder / 'report.md'}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -294,8 +294,18 @@ class SearchResponse(BaseModel):
     took_ms: float
 
 
+class SpanOut(BaseModel):
+    """The shortest piece of the answering sentence that answers, when the question asks
+    for a recognisable type; offsets into the document's cleaned text, like ``start``/``end``."""
+
+    type: Literal["duration", "date", "money", "number", "person", "organisation", "place"]
+    text: str = Field(description="verbatim: document.text[start:end]")
+    start: int
+    end: int
+
+
 class AnswerOut(BaseModel):
-    """The answering sentence, verbatim, with its citation."""
+    """The answering sentence, verbatim, with its citation (the sentence is the citation)."""
 
     text: str = Field(description="verbatim: document.text[start:end]")
     doc_id: str
@@ -307,6 +317,9 @@ class AnswerOut(BaseModel):
     start: int
     end: int
     page: int | None
+    span: SpanOut | None = Field(
+        None, description="answer span inside the sentence (null when no type is recognised)"
+    )
 
 
 class AskResponse(BaseModel):
@@ -325,6 +338,12 @@ class AskResponse(BaseModel):
                         "start": 0,
                         "end": 24,
                         "page": None,
+                        "span": {
+                            "type": "date",
+                            "text": "8 juillet 2024",
+                            "start": 10,
+                            "end": 24,
+                        },
                     },
                     "confidence": 0.81,
                     "no_answer": False,
@@ -359,6 +378,14 @@ class AskResponse(BaseModel):
                 start=s.start,
                 end=s.end,
                 page=s.page,
+                span=SpanOut(
+                    type=result.span.type,
+                    text=result.span.text,
+                    start=result.span.start,
+                    end=result.span.end,
+                )
+                if result.span is not None
+                else None,
             )
         passages = []
         for p in result.passages:

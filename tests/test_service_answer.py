@@ -14,12 +14,9 @@ from index import Filters, Indexer, Searcher
 from ingest.embed import HashEmbedder
 from ingest.errors import QueryError
 from ingest.types import Chunk, Document, ParsedDocument, Sentence
-from service.answer import (
-    DEFAULT_SCORING,
-    AnswerScoring,
-    answer_question,
-    content_terms,
-)
+from service.answer import answer_from_hits, answer_question, content_terms
+from service.answer_features import CONFIDENCE_FEATURES, SENTENCE_FEATURES
+from service.answer_model import AnswerModel, LinearModel
 from service.similar import normalise_wording, similar_wordings
 
 TEXTS = {
@@ -41,6 +38,24 @@ TEXTS = {
         "The delegation supports forty research units.",
     ),
 }
+
+
+def _linear(features: tuple[str, ...], weights: dict[str, float], intercept: float) -> LinearModel:
+    n = len(features)
+    coef = tuple(weights.get(f, 0.0) for f in features)
+    return LinearModel(features, (0.0,) * n, (1.0,) * n, coef, intercept)
+
+
+def _model(selector: dict[str, float], intercept: float = -2.0) -> AnswerModel:
+    """A hand-set model: the selector reads only ``selector``'s features; the confidence is
+    logistic(the pick's logit)."""
+    return AnswerModel(
+        _linear(SENTENCE_FEATURES, selector, intercept),
+        _linear(CONFIDENCE_FEATURES, {"top_logit": 1.0}, 0.0),
+    )
+
+
+OVERLAP = _model({"overlap": 4.0})
 
 
 def _parsed(doc_id: str, lang: str, text: str) -> ParsedDocument:
@@ -110,7 +125,11 @@ def test_content_terms_drop_stopwords_and_question_words_and_fold_accents():
 
 def test_answer_is_the_verbatim_best_sentence_with_a_reproducible_confidence(searcher):
     result = answer_question(
-        searcher, HashEmbedder(), "Où le protocole de coopération a-t-il été signé ?", threshold=0.0
+        searcher,
+        HashEmbedder(),
+        "Où le protocole de coopération a-t-il été signé ?",
+        threshold=0.0,
+        model=OVERLAP,
     )
     assert result.no_answer is False
     best = result.answer
@@ -122,32 +141,51 @@ def test_answer_is_the_verbatim_best_sentence_with_a_reproducible_confidence(sea
     assert best.sentence.text == "Le protocole de coopération a été signé au CHU de Lille."
     # Question terms {protoc, cooper, signe}: all three are in the sentence.
     assert best.overlap == 1.0
-    s = DEFAULT_SCORING
-    expected_logit = (
-        s.cosine_weight * (best.cosine - s.cosine_center)
-        + s.overlap_weight * best.overlap
-        + s.rank_weight / math.sqrt(best.rank)
-        + s.bias
-    )
-    assert best.logit == pytest.approx(expected_logit)
-    assert best.confidence == pytest.approx(1 / (1 + math.exp(-expected_logit)))
-    assert result.confidence == best.confidence
+    assert best.features[SENTENCE_FEATURES.index("overlap")] == 1.0
+    assert best.logit == pytest.approx(4.0 * 1.0 - 2.0)
+    assert best.score == pytest.approx(1 / (1 + math.exp(-2.0)))
+    assert result.confidence == pytest.approx(1 / (1 + math.exp(-2.0)))
     # The answer's passage is listed first and its highlight is the answer.
     assert result.passages[0].hit.chunk_id == best.hit.chunk_id
     assert result.passages[0].best == best
+    # "Où" asks for a place: the span lies inside the sentence, in document offsets.
+    span = result.span
+    assert span is not None and span.type == "place"
+    assert best.sentence.start <= span.start < span.end <= best.sentence.end
+    assert doc.text[span.start : span.end] == span.text
+    assert "Lille" in span.text
+
+
+def test_date_question_marks_the_date_with_document_offsets(searcher):
+    result = answer_question(
+        searcher, HashEmbedder(), "Quand à Lille ?", threshold=0.0, model=_model({"first": 5.0})
+    )
+    assert result.answer is not None
+    assert result.answer.sentence.text == "Lille, le 8 juillet 2024."
+    doc = searcher.document("lille")
+    assert doc is not None and result.span is not None
+    assert (result.span.type, result.span.text) == ("date", "8 juillet 2024")
+    assert (result.span.start, result.span.end) == (10, 24)
+    assert doc.text[10:24] == "8 juillet 2024"
 
 
 def test_threshold_is_inclusive_and_withholding_keeps_the_best_candidate(searcher):
     question = "Combien d'unités de recherche la délégation soutient-elle ? research units"
-    first = answer_question(searcher, HashEmbedder(), question, threshold=0.0)
+    first = answer_question(searcher, HashEmbedder(), question, threshold=0.0, model=OVERLAP)
     assert first.best is not None
-    at = answer_question(searcher, HashEmbedder(), question, threshold=first.confidence)
+    at = answer_question(
+        searcher, HashEmbedder(), question, threshold=first.confidence, model=OVERLAP
+    )
     assert at.no_answer is False and at.answer == first.best
     above = answer_question(
-        searcher, HashEmbedder(), question, threshold=min(1.0, first.confidence + 1e-9)
+        searcher,
+        HashEmbedder(),
+        question,
+        threshold=min(1.0, first.confidence + 1e-9),
+        model=OVERLAP,
     )
     assert above.no_answer is True
-    assert above.answer is None
+    assert above.answer is None and above.span is None
     assert above.best == first.best
     # Same passages; only an answered question promotes the answer's passage to the top.
     assert sorted(p.hit.chunk_id for p in above.passages) == sorted(
@@ -159,7 +197,9 @@ def test_threshold_is_inclusive_and_withholding_keeps_the_best_candidate(searche
 
 
 def test_every_passage_highlights_a_sentence_inside_it(searcher):
-    result = answer_question(searcher, HashEmbedder(), "Inserm recherche public", k=6, threshold=0)
+    result = answer_question(
+        searcher, HashEmbedder(), "Inserm recherche public", k=6, threshold=0, model=OVERLAP
+    )
     assert len(result.passages) == 6
     for p in result.passages:
         assert p.best is not None
@@ -167,22 +207,47 @@ def test_every_passage_highlights_a_sentence_inside_it(searcher):
         assert p.best.sentence.start < p.hit.end and p.best.sentence.end > p.hit.start
 
 
-def test_scoring_weights_change_the_choice(searcher):
+def test_model_weights_change_the_choice(searcher):
     question = "organisme public Inserm"
-    lexical_only = AnswerScoring(
-        cosine_weight=0.0, overlap_weight=5.0, rank_weight=0.0, short_penalty=0.0, bias=0.0
+    by_overlap = answer_question(searcher, HashEmbedder(), question, threshold=0.0, model=OVERLAP)
+    assert by_overlap.answer is not None and by_overlap.answer.overlap == 1.0
+    assert by_overlap.answer.logit == pytest.approx(2.0)
+    longest = answer_question(
+        searcher, HashEmbedder(), question, threshold=0.0, model=_model({"length_log": 1.0}, 0.0)
     )
-    result = answer_question(
-        searcher, HashEmbedder(), question, threshold=0.0, scoring=lexical_only
+    assert longest.answer is not None
+    pool = [p.best for p in longest.passages if p.best is not None]
+    assert len(longest.answer.sentence.text) == max(len(c.sentence.text) for c in pool)
+    assert longest.answer.logit == pytest.approx(math.log(len(longest.answer.sentence.text)))
+
+
+def test_removing_the_gold_document_leaves_the_topic_but_not_the_fact(searcher):
+    from eval.answerer import remove_documents
+
+    question = "Combien de temps dure la convention cadre avec Paris-Saclay ?"
+    hits = searcher.search(question, k=6)
+    assert "saclay" in {h.doc_id for h in hits}
+    full = answer_from_hits(searcher, HashEmbedder(), question, hits, threshold=0.0, model=OVERLAP)
+    assert full.answer is not None
+    assert full.answer.sentence.text == "La convention cadre avec Paris-Saclay dure cinq ans."
+    assert full.span is not None and full.span.text == "cinq ans"
+    weights = {"dense": searcher.dense_weight, "lexical": searcher.lexical_weight}
+    rest = remove_documents(hits, {"saclay"}, fusion_k=searcher.fusion_k, weights=weights)
+    removed = answer_from_hits(
+        searcher, HashEmbedder(), question, rest, threshold=0.0, model=OVERLAP
     )
-    assert result.answer is not None
-    assert result.answer.overlap == 1.0
-    assert result.answer.logit == pytest.approx(5.0)
+    assert {p.hit.doc_id for p in removed.passages} == {h.doc_id for h in hits} - {"saclay"}
+    assert removed.confidence < full.confidence
 
 
 def test_no_passages_means_no_answer(searcher):
     result = answer_question(
-        searcher, HashEmbedder(), "protocole", filters=Filters(doc_id="absent"), threshold=0.0
+        searcher,
+        HashEmbedder(),
+        "protocole",
+        filters=Filters(doc_id="absent"),
+        threshold=0.0,
+        model=OVERLAP,
     )
     assert result.no_answer is True
     assert result.answer is None and result.best is None

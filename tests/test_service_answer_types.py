@@ -27,7 +27,12 @@ from service.answer_types import (
         ("Who signed for the region?", "person"),
         ("Comment s'appelle le délégué régional ?", "person"),
         ("Quels sont les objectifs du protocole ?", None),
-        ("Which companies work with the Lille units?", None),
+        ("Which companies work with the Lille units?", "organisation"),
+        ("Quel organisme finance la chaire ?", "organisation"),
+        ("Où le protocole a-t-il été signé ?", "place"),
+        ("Where was the agreement signed?", "place"),
+        ("Dans quelle ville se trouve le siège ?", "place"),
+        ("What does the delegation do?", None),
     ],
 )
 def test_expected_type(question, wanted):
@@ -57,6 +62,21 @@ def test_expected_type(question, wanted):
 )
 def test_has_answer_type(sentence, answer_type, present):
     assert has_answer_type(sentence, answer_type) is present
+
+
+def test_entity_types_use_the_tagger_entities():
+    from service.nlp import Entity
+
+    sentence = "Le vaccin est fabriqué par Sanofi à Lyon."
+    org = Entity("ORG", 27, 33)
+    loc = Entity("LOC", 36, 40)
+    assert sentence[27:33] == "Sanofi" and sentence[36:40] == "Lyon"
+    assert has_answer_type(sentence, "organisation", [org, loc]) is True
+    assert has_answer_type(sentence, "organisation", [loc]) is False
+    assert has_answer_type(sentence, "place", [loc]) is True
+    assert has_answer_type(sentence, "place", []) is False
+    assert has_answer_type(sentence, "person", [org, loc]) is False
+    assert has_answer_type(sentence, "person", [Entity("PER", 27, 33)]) is True
 
 
 def test_question_entities_fold_accents_and_skip_the_first_word_and_elisions():

@@ -159,6 +159,19 @@ def test_ask_answers_with_a_verbatim_sentence_and_its_citation(client):
     assert first["highlight_end"] == min(answer["end"], first["end"])
     for p in body["passages"]:
         assert p["start"] <= p["highlight_start"] < p["highlight_end"] <= p["end"]
+    # "Quand" asks for a date: the span marks it inside the sentence, in document offsets.
+    span = answer["span"]
+    text = _doc_text(client, "lille_protocol")
+    assert span["type"] == "date" and span["text"] == "8 juillet 2024"
+    assert text[span["start"] : span["end"]] == "8 juillet 2024"
+    assert answer["start"] <= span["start"] < span["end"] <= answer["end"]
+
+
+def test_ask_without_a_recognised_type_has_no_span(client):
+    response = client.post("/ask", json={"question": "transfert de technologies"})
+    assert response.status_code == 200
+    answer = response.json()["answer"]
+    assert answer is not None and answer["span"] is None
 
 
 def test_ask_abstains_below_the_threshold(read_index):
@@ -171,7 +184,24 @@ def test_ask_abstains_below_the_threshold(read_index):
     assert body["no_answer"] is True
     assert body["answer"] is None
     assert body["confidence"] < 1.0
+    # The closest passages are still listed, each with its best sentence highlighted.
     assert body["passages"], "supporting passages are still listed when abstaining"
+    for p in body["passages"]:
+        assert p["start"] <= p["highlight_start"] < p["highlight_end"] <= p["end"]
+
+
+def test_ask_abstention_follows_the_confidence_and_the_threshold(read_index):
+    question = {"question": "Combien de temps dure la convention cadre avec Paris-Saclay ?"}
+    with TestClient(create_app(_settings(read_index), embedder=HashEmbedder())) as c:
+        confidence = c.post("/ask", json=question).json()["confidence"]
+    assert 0.0 < confidence < 1.0
+    for threshold, declined in ((confidence - 0.01, False), (confidence + 0.01, True)):
+        settings = _settings(read_index, answer_threshold=round(threshold, 4))
+        with TestClient(create_app(settings, embedder=HashEmbedder())) as c:
+            body = c.post("/ask", json=question).json()
+        assert body["no_answer"] is declined
+        assert (body["answer"] is None) is declined
+        assert body["confidence"] == confidence
 
 
 def test_ask_with_filters_that_match_nothing_is_no_answer(client):

@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -35,15 +36,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextmanager
+def _serve(settings: Settings) -> Iterator[str]:
     import uvicorn
 
-    root = tmp_path_factory.mktemp("browser")
-    build_index(root / "data", root / "docs")
-    settings = Settings(
-        data_dir=root / "data", cache=root / "cache", answer_threshold=0.0, api_token=None
-    )
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(
@@ -65,8 +61,39 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-@pytest.fixture()
-def page(base_url: str):
+@pytest.fixture(scope="module")
+def index_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("browser")
+    build_index(root / "data", root / "docs")
+    return root
+
+
+@pytest.fixture(scope="module")
+def base_url(index_root: Path) -> Iterator[str]:
+    settings = Settings(
+        data_dir=index_root / "data",
+        cache=index_root / "cache",
+        answer_threshold=0.0,
+        api_token=None,
+    )
+    with _serve(settings) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def declining_url(index_root: Path) -> Iterator[str]:
+    """The same index served with a threshold no confidence reaches: /ask always declines."""
+    settings = Settings(
+        data_dir=index_root / "data",
+        cache=index_root / "cache",
+        answer_threshold=1.0,
+        api_token=None,
+    )
+    with _serve(settings) as url:
+        yield url
+
+
+def _browser_page(url: str):
     from playwright.sync_api import sync_playwright
 
     assert CHROMIUM.exists(), "install Debian's chromium package (`make test` does)"
@@ -94,7 +121,7 @@ def page(base_url: str):
         console_csp: list[str] = []
         page.on(
             "request",
-            lambda r: outside.append(r.url) if not r.url.startswith(base_url) else None,
+            lambda r: outside.append(r.url) if not r.url.startswith(url) else None,
         )
         page.on(
             "console",
@@ -105,6 +132,16 @@ def page(base_url: str):
         browser.close()
         assert outside == [], f"the page fetched from outside the server: {outside}"
         assert violations == [] and console_csp == [], (violations, console_csp)
+
+
+@pytest.fixture()
+def declining_page(declining_url: str):
+    yield from _browser_page(declining_url)
+
+
+@pytest.fixture()
+def page(base_url: str):
+    yield from _browser_page(base_url)
 
 
 def test_question_shows_cited_answer_and_document_view_highlights_it(page, base_url):
@@ -139,6 +176,56 @@ def test_question_shows_cited_answer_and_document_view_highlights_it(page, base_
     # Back to the results, which are still there.
     page.go_back()
     page.locator("#answer blockquote mark").wait_for()
+
+
+def test_answer_span_is_marked_inside_the_cited_sentence(page, base_url):
+    page.goto(base_url + "/")
+    page.get_by_label("Votre question").fill(
+        "Quand le protocole de coopération a-t-il été signé au CHU ?"
+    )
+    page.keyboard.press("Enter")
+    span = page.locator("#answer blockquote mark strong.answer-span")
+    span.wait_for()
+    assert span.inner_text() == "8 juillet 2024"
+    assert page.locator("#answer blockquote mark").inner_text().startswith(ANSWER)
+
+
+def test_partner_and_document_filters_are_on_the_page(page, base_url):
+    page.goto(base_url + "/")
+    page.get_by_label("Chercher des passages").check()
+    page.get_by_label("Partenaire").fill("paris-saclay")
+    page.get_by_label("Mots-clés ou question").fill("Inserm recherche")
+    page.keyboard.press("Enter")
+    page.locator("ol.passages li").first.wait_for()
+    cites = page.locator("ol.passages cite").all_inner_texts()
+    assert cites and all(c.startswith("[saclay_convention,") for c in cites)
+
+    page.get_by_label("Partenaire").fill("")
+    page.get_by_label("Document (identifiant)").fill("northwest_interview")
+    page.click("#submit")
+    page.locator("ol.passages cite", has_text="northwest_interview").first.wait_for()
+    cites = page.locator("ol.passages cite").all_inner_texts()
+    assert cites and all(c.startswith("[northwest_interview,") for c in cites)
+
+
+def test_declined_question_says_not_in_these_documents_with_the_closest_passages(
+    declining_page, declining_url
+):
+    page = declining_page
+    page.goto(declining_url + "/")
+    page.get_by_label("Votre question").fill("Qui finance la chaire de cardiologie ?")
+    page.keyboard.press("Enter")
+    notice = page.locator("#answer.no-answer .no-answer-text")
+    notice.wait_for()
+    assert notice.inner_text().startswith("Pas dans ces documents")
+    assert page.locator("#passages-heading").inner_text() == "Passages les plus proches"
+    assert page.locator("ol.passages li.passage").count() >= 1
+    assert page.locator("#answer blockquote").count() == 0
+
+    page.click("#ui-en")
+    page.click("#submit")
+    page.locator("#passages-heading", has_text="Closest passages").wait_for()
+    assert page.locator("#answer .no-answer-text").inner_text().startswith("Not in these documents")
 
 
 def test_similar_wording_mode_lists_both_occurrences_in_english(page, base_url):

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from service_testdata import BOILERPLATE_FR, build_index
+from service_testdata import BOILERPLATE_FR, DOCS, build_index
 from typer.testing import CliRunner
 
 import ingest.embed
@@ -59,7 +59,22 @@ def test_ask_prints_the_answer_sentence_and_its_citation(run):
     assert lines[0].startswith("answer (confidence ")
     assert lines[1].strip().startswith("Le protocole de coopération a été signé le 8 juillet 2024")
     assert re.search(r"\[lille_protocol, \S+, chars \d+–\d+\]$", lines[2])
+    start = DOCS["lille_protocol.txt"].index(
+        "8 juillet 2024", 30
+    )  # the sentence's, not the dateline's
+    assert lines[3] == f"  date: 8 juillet 2024  [chars {start}–{start + 14}]"
     assert "supporting passages:" in lines
+
+
+def test_ask_with_a_missing_answer_model_fails_in_one_line(run, monkeypatch, tmp_path):
+    missing = tmp_path / "answerer.json"
+    monkeypatch.setenv("PARTNERSEARCH_ANSWER_MODEL", str(missing))
+    result = run("ask", "Qui finance la chaire ?")
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"error: answer model {missing} not found; rebuild it with `partnersearch "
+        f"train-answerer --out {missing}` (see README, /ask quality)"
+    ]
 
 
 def test_ask_json_reports_no_answer_above_threshold(run, monkeypatch):

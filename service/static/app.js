@@ -21,6 +21,8 @@ const I18N = {
     filterType: "Type de document",
     filterFrom: "Du",
     filterTo: "Au",
+    filterPartner: "Partenaire",
+    filterDoc: "Document (identifiant)",
     any: "Tous",
     typePress: "Communiqué de presse",
     typeConvention: "Convention",
@@ -31,7 +33,9 @@ const I18N = {
     searching: "Recherche en cours…",
     answer: "Réponse",
     confidence: "confiance",
-    noAnswer: "Les documents ne permettent pas de répondre à cette question avec assez de confiance.",
+    noAnswer: "Pas dans ces documents : aucun passage ne répond à cette question avec assez de confiance.",
+    closest: "Passages les plus proches",
+    spanType: "réponse",
     passages: "Passages à l'appui",
     results: "Passages trouvés",
     similar: "Formulations proches",
@@ -64,6 +68,8 @@ const I18N = {
     filterType: "Document type",
     filterFrom: "From",
     filterTo: "To",
+    filterPartner: "Partner",
+    filterDoc: "Document (id)",
     any: "All",
     typePress: "Press release",
     typeConvention: "Agreement",
@@ -74,7 +80,9 @@ const I18N = {
     searching: "Searching…",
     answer: "Answer",
     confidence: "confidence",
-    noAnswer: "The documents do not answer this question with enough confidence.",
+    noAnswer: "Not in these documents: no passage answers this question with enough confidence.",
+    closest: "Closest passages",
+    spanType: "answer",
     passages: "Supporting passages",
     results: "Passages found",
     similar: "Close wordings",
@@ -157,16 +165,31 @@ function highlighted(text, base, hlStart, hlEnd) {
   return frag;
 }
 
+// Like highlighted(), with [spanStart, spanEnd) (inside the mark) also wrapped in <strong>.
+function highlightedWithSpan(text, base, hlStart, hlEnd, span) {
+  if (!span || span.start < hlStart || span.end > hlEnd) return highlighted(text, base, hlStart, hlEnd);
+  const frag = document.createDocumentFragment();
+  const cut = (offset) => Math.max(0, Math.min(text.length, offset - base));
+  const a = cut(hlStart), s = cut(span.start), e = cut(span.end), b = cut(hlEnd);
+  const mark = el("mark", {}, text.slice(a, s), el("strong", { class: "answer-span", title: `${t("spanType")}: ${span.type}`, text: text.slice(s, e) }), text.slice(e, b));
+  frag.append(text.slice(0, a), mark, text.slice(b));
+  return frag;
+}
+
 function filtersFromForm() {
   const filters = {};
   const lang = $("#f-lang").value;
   const type = $("#f-type").value;
   const from = $("#f-from").value;
   const to = $("#f-to").value;
+  const partner = $("#f-partner").value.trim();
+  const docId = $("#f-doc").value.trim();
   if (lang) filters.lang = lang;
   if (type) filters.doc_type = type;
   if (from) filters.date_from = from;
   if (to) filters.date_to = to;
+  if (partner) filters.partner = partner;
+  if (docId) filters.doc_id = docId;
   return Object.keys(filters).length ? filters : null;
 }
 
@@ -206,15 +229,16 @@ function renderAsk(data) {
   out.replaceChildren();
   const card = el("article", { class: "answer-card", id: "answer", "aria-labelledby": "answer-heading" });
   card.append(el("h3", { id: "answer-heading", text: t("answer") }));
-  if (data.no_answer || !data.answer) {
+  const declined = data.no_answer || !data.answer;
+  if (declined) {
     card.classList.add("no-answer");
     card.append(el("p", { class: "no-answer-text", text: t("noAnswer") }));
   } else {
     const a = data.answer;
     const passage = data.passages.find((p) => p.chunk_id === a.chunk_id);
     const body = passage
-      ? highlighted(passage.text, passage.start, a.start, a.end)
-      : el("mark", { text: a.text });
+      ? highlightedWithSpan(passage.text, passage.start, a.start, a.end, a.span)
+      : highlightedWithSpan(a.text, a.start, a.start, a.end, a.span);
     card.append(
       el("blockquote", { class: "answer-text" }, body),
       el(
@@ -229,7 +253,10 @@ function renderAsk(data) {
   card.append(el("p", { class: "meta", text: `${t("confidence")} ${(data.confidence * 100).toFixed(0)} %` }));
   out.append(card);
   if (data.passages.length) {
-    out.append(el("h3", { text: t("passages") }), el("ol", { class: "passages" }, ...data.passages.map(passageCard)));
+    out.append(
+      el("h3", { id: "passages-heading", text: t(declined ? "closest" : "passages") }),
+      el("ol", { class: "passages" }, ...data.passages.map(passageCard)),
+    );
   }
 }
 
