@@ -554,15 +554,20 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        model = embedder
-        if model is None:
-            model = await run_in_threadpool(
-                functools.partial(load_embedder, **settings.embedder_options())
-            )
-        await run_in_threadpool(_clean_at_startup, Path(settings.data_dir))
-        # A missing or corrupt answer artifact stops start-up with the file and the fix.
-        answer_model = await run_in_threadpool(load_answer_model, settings.answer_model_path())
-        tagger = await run_in_threadpool(load_entity_tagger)
+        # spaCy and the embedder load side by side (two cores): together they are most of
+        # the cold start.
+        tagger_loading = asyncio.ensure_future(run_in_threadpool(load_entity_tagger))
+        try:
+            model = embedder
+            if model is None:
+                model = await run_in_threadpool(
+                    functools.partial(load_embedder, **settings.embedder_options())
+                )
+            await run_in_threadpool(_clean_at_startup, Path(settings.data_dir))
+            # A missing or corrupt answer artifact stops start-up with the file and the fix.
+            answer_model = await run_in_threadpool(load_answer_model, settings.answer_model_path())
+        finally:
+            tagger = await tagger_loading
         service = _Service(settings, model, answer_model, tagger)
         await run_in_threadpool(service.open)
         app.state.service = service

