@@ -43,7 +43,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from index import Indexer, IngestReport, Searcher, clean_leftovers
 from ingest import SUPPORTED_SUFFIXES, parse_file
-from ingest.embed import Embedder, load_embedder
+from ingest.embed import DEFAULT_MODEL, Embedder, load_embedder
 from ingest.errors import (
     AnswerModelError,
     FileLimitError,
@@ -554,9 +554,17 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # spaCy and the embedder load side by side (two cores): together they are most of
-        # the cold start.
-        tagger_loading = asyncio.ensure_future(run_in_threadpool(load_entity_tagger))
+        # spaCy and an ONNX embedder load side by side (two cores): together they are most
+        # of the cold start. A torch embedder loads first: while spaCy is imported with
+        # torch hidden, no other thread may import torch.
+        onnx = embedder is not None or (
+            settings.model == DEFAULT_MODEL and settings.backend != "torch"
+        )
+        tagger_loading = asyncio.ensure_future(
+            run_in_threadpool(functools.partial(load_entity_tagger, hide_torch=onnx))
+            if onnx
+            else asyncio.sleep(0)
+        )
         try:
             model = embedder
             if model is None:
@@ -568,6 +576,10 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
             answer_model = await run_in_threadpool(load_answer_model, settings.answer_model_path())
         finally:
             tagger = await tagger_loading
+        if tagger is None:  # torch embedder: loaded first, spaCy now
+            tagger = await run_in_threadpool(
+                functools.partial(load_entity_tagger, hide_torch=False)
+            )
         service = _Service(settings, model, answer_model, tagger)
         await run_in_threadpool(service.open)
         app.state.service = service

