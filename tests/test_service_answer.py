@@ -231,8 +231,8 @@ def test_removing_the_gold_document_leaves_the_topic_but_not_the_fact(searcher):
     assert full.answer is not None
     assert full.answer.sentence.text == "La convention cadre avec Paris-Saclay dure cinq ans."
     assert full.span is not None and full.span.text == "cinq ans"
-    weights = {"dense": searcher.dense_weight, "lexical": searcher.lexical_weight}
-    rest = remove_documents(hits, {"saclay"}, fusion_k=searcher.fusion_k, weights=weights)
+    weights = {"dense": searcher.options.dense_weight, "lexical": searcher.options.lexical_weight}
+    rest = remove_documents(hits, {"saclay"}, fusion_k=searcher.options.fusion_k, weights=weights)
     removed = answer_from_hits(
         searcher, HashEmbedder(), question, rest, threshold=0.0, model=OVERLAP
     )
