@@ -349,6 +349,9 @@ def _beir_section(name: str, data: Mapping[str, Any], prev: Mapping[str, Any] | 
             for mode, scores in data["modes"].items()
         ],
     )
+    if data.get("query_languages"):
+        langs = ", ".join(f"{k} {v}" for k, v in data["query_languages"].items())
+        out += [f"Query language as detected (what the cross-lingual rule sees): {langs}.", ""]
     if data.get("index_seconds") is not None:
         out += [
             f"Indexing took {data['index_seconds']:.0f} s; "

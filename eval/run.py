@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -43,6 +44,7 @@ from index.options import SearchOptions
 from index.types import Hit, IngestReport, Mode
 from ingest.embed import Embedder
 from ingest.errors import EvalDataError, IndexMismatchError, QueryError
+from ingest.lang import detect_lang
 
 if TYPE_CHECKING:
     from index import Searcher
@@ -436,8 +438,14 @@ def evaluate_beir(
         results[mode], _ = score_beir(dataset, search)
         logger.info("BEIR %s %s: %s", dataset.name, mode, results[mode])
     bar.close()
+    # How often the query-language guess the cross-lingual rule relies on says what
+    # (reported beside the scores; the sets' own query language is known).
+    detected = Counter(
+        detect_lang(t, default="other", quick=True) for t in dataset.queries.values()
+    )
     return {
         "path": str(dataset.path),
+        "query_languages": dict(sorted(detected.items())),
         "n_docs": len(dataset.corpus),
         "n_queries": len(dataset.queries),
         "total_queries": dataset.total_queries,

@@ -216,3 +216,12 @@ def test_cli_suite_scores_every_set_and_the_gold_set_with_a_macro_average(tmp_pa
     assert metrics["macro"]["lexical"]["sets"] == 5
     assert "## Macro average over 5 sets (gold set included)" in (folder / "report.md").read_text()
     assert "macro (5 sets) lexical" in result.output
+
+
+def test_beir_section_reports_the_detected_query_languages(tmp_path):
+    root = write_beir(tmp_path / "tiny")
+    section = evaluate_beir(
+        load_beir(root), tmp_path / "idx", HashEmbedder(), Settings(), modes=["lexical"]
+    )
+    # both queries are shorter than language detection needs: what short queries get
+    assert section["query_languages"] == {"other": 2}
