@@ -105,7 +105,7 @@ def _browser_page(url: str):
             "**/*",
             lambda route: (
                 route.continue_()
-                if route.request.url.startswith(base_url)
+                if route.request.url.startswith(url)
                 else route.abort("internetdisconnected")
             ),
         )
