@@ -55,7 +55,7 @@ train-answerer: install
 
 bench: install
 	$(BIN)/pip install -q -e '.[dev,bench]'
-	$(BIN)/python bench/run.py
+	$(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .ruff_cache *.egg-info

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.compat import PROBE_TEXT
 from ingest.embed import Embedder
 
 logger = logging.getLogger(__name__)
@@ -141,9 +142,10 @@ class DerivedEmbedder(_Delegate):
     """Cached real vectors for known texts; for a new text a deterministic random convex
     mix of three real vectors of similar length (seeded by the text's sha256), renormalised.
 
-    Queries go to the real model. Derived vectors keep the real vectors' distribution
-    (norms, neighbourhood density) for latency and memory, not their meaning: retrieval
-    quality at this size is not measured with them."""
+    Queries, and the manifest's probe text (index/compat.py: another backend opening the
+    index compares its own probe vector with it), go to the real model. Derived vectors
+    keep the real vectors' distribution (norms, neighbourhood density) for latency and
+    memory, not their meaning: retrieval quality at this size is not measured with them."""
 
     def __init__(
         self, inner: Embedder, cache: EmbeddingCache | LazyCache, *, long_chars: int = 300
@@ -174,6 +176,9 @@ class DerivedEmbedder(_Delegate):
             self._prepare()
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
+            if text == PROBE_TEXT:
+                out[row] = self.inner.embed_passages([text])[0]
+                continue
             hit = self.cache.index.get(text)
             if hit is not None:
                 out[row] = self.cache.vectors[hit]
