@@ -26,7 +26,6 @@ import datetime as dt
 import json
 import logging
 import random
-import subprocess
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -38,6 +37,7 @@ import numpy as np
 from eval.beir import BeirDataset, load_beir, write_beir_corpus
 from eval.gold import GOLD_PATH, GoldItem, contains_answer, load_gold
 from eval.metrics import AbstentionRow, AskOutcome, pick_threshold, threshold_sweep
+from eval.report import git_commit
 from ingest.embed import Embedder
 from ingest.errors import EvalDataError, IndexMismatchError
 from service.answer_features import (
@@ -640,7 +640,7 @@ def train_answerer(
     metrics: dict[str, Any] = {
         "meta": meta,
         "trained": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "commit": _git_commit(),
+        "commit": git_commit(),
         "collect_seconds": round(collect_seconds, 1),
         "train": _section(train, model, chosen.threshold),
         "held_out": _section(test, model, chosen.threshold),
@@ -737,18 +737,3 @@ def render_report(metrics: dict[str, Any]) -> str:
                 f"{row['false_abstain']:.3f} | {row['answered_exact']:.3f} |"
             )
     return "\n".join(lines) + "\n"
-
-
-def _git_commit() -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=Path(__file__).resolve().parent.parent,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() or None

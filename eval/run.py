@@ -15,7 +15,6 @@ import itertools
 import logging
 import os
 import shutil
-import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -38,7 +37,7 @@ from eval.metrics import (
     score_per_query,
     threshold_sweep,
 )
-from eval.report import new_report_dir, write_report
+from eval.report import git_commit, new_report_dir, write_report
 from eval.sweep import SweepSet, sweep_suite
 from index.options import SearchOptions
 from index.types import Hit, IngestReport, Mode
@@ -511,7 +510,7 @@ def run_eval(
     metrics: dict[str, Any] = {
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "run": {
-            "commit": _git_commit(),
+            "commit": git_commit(),
             "model": f"{embedder.name}@{embedder.fingerprint()}",
             "chunking": f"{settings.chunk_max_tokens} tokens, "
             f"overlap {settings.chunk_overlap_tokens}",
@@ -625,18 +624,3 @@ def _own_index(data_dir: Path, ingest: Callable[[], IngestReport]) -> IngestRepo
         logger.warning("rebuilding eval index %s: %s", data_dir, exc)
         shutil.rmtree(data_dir)
         return ingest()
-
-
-def _git_commit() -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=_REPO,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() or None
