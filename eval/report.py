@@ -162,17 +162,12 @@ def _suite_sweep_section(sweep: Mapping[str, Any], top: int = 15) -> list[str]:
     ]
     rows = [
         [
-            "dense (channel)",
-            *(f"{sweep['channels'][n]['dense']:.3f}" for n in names),
-            f"{sweep['channel_macro']['dense']:.3f}",
+            f"{channel} (channel)",
+            *(f"{sweep['channels'][n][channel]:.3f}" for n in names),
+            f"{sweep['channel_macro'][channel]:.3f}",
             "",
-        ],
-        [
-            "lexical (channel)",
-            *(f"{sweep['channels'][n]['lexical']:.3f}" for n in names),
-            f"{sweep['channel_macro']['lexical']:.3f}",
-            "",
-        ],
+        ]
+        for channel in sweep["channel_macro"]
     ]
     for r in sweep["rows"][:top]:
         rows.append(

@@ -168,21 +168,35 @@ def default_reports_dir() -> Path:
     return _REPO / "eval" / "reports" if (_REPO / "eval").is_dir() else Path("eval-reports")
 
 
-def open_searcher(data_dir: Path, embedder: Embedder, config: SearchOptions) -> Searcher:
+def open_searcher(
+    data_dir: Path,
+    embedder: Embedder,
+    config: SearchOptions,
+    use_embedder: Embedder | None = None,
+) -> Searcher:
     from index import Searcher
 
-    return Searcher.open(data_dir, embedder, config)
+    return Searcher.open(data_dir, embedder, config, use_embedder=use_embedder)
 
 
-def _indexer(data_dir: Path, embedder: Embedder, settings: Settings, show_progress: bool):
-    from index import Indexer
+def _indexer(
+    data_dir: Path,
+    embedder: Embedder,
+    settings: Settings,
+    show_progress: bool,
+    use_embedder: Embedder | None = None,
+):
+    from service.wiring import make_indexer
 
-    return Indexer(
-        data_dir,
-        embedder,
-        **settings.indexer_options(),
-        show_progress=show_progress,
+    return make_indexer(
+        settings, embedder, use_embedder, data_dir=data_dir, show_progress=show_progress
     )
+
+
+def available_modes(modes: Sequence[str] | None, use_embedder: Embedder | None) -> list[str]:
+    """``modes`` (default: every mode), without "use" when the USE channel is off."""
+    chosen = list(modes or ALL_MODES)
+    return [m for m in chosen if m != "use" or use_embedder is not None]
 
 
 # -- gold set ------------------------------------------------------------------------------
@@ -277,6 +291,7 @@ def sweep_fusion(
     grid: Mapping[str, Iterable[float]] = FUSION_GRID,
     base: SearchOptions | None = None,
     depth: int = 10,
+    use_embedder: Embedder | None = None,
 ) -> list[dict[str, float]]:
     """Hybrid scores for every fusion setting of ``grid``, best first (MRR@10, hit@1, hit@5)."""
     answerable = {i.id: i for i in items if i.answerable}
@@ -289,7 +304,7 @@ def sweep_fusion(
         config = (base or SearchOptions()).with_(
             fusion_k=int(fk), dense_weight=dense_w, lexical_weight=lex_w
         )
-        searcher = open_searcher(data_dir, embedder, config)
+        searcher = open_searcher(data_dir, embedder, config, use_embedder)
         ranking = retrieve(searcher, questions, modes=("hybrid",), depth=depth)["hybrid"]
         ids = {q: [h.chunk_id for h in hits] for q, hits in ranking.items()}
         pq = score_per_query(qrels, ids, measures=GOLD_MEASURES, query_ids=questions)
@@ -320,9 +335,11 @@ def evaluate_gold(
     depth: int = 100,
     thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
     sweep: bool = True,
+    use_embedder: Embedder | None = None,
 ) -> dict[str, Any]:
     """The "gold" section of metrics.json for an index already built in ``data_dir``."""
-    searcher = open_searcher(data_dir, embedder, config)
+    modes = available_modes(modes, use_embedder)
+    searcher = open_searcher(data_dir, embedder, config, use_embedder)
     questions = {i.id: i.question for i in items}
     started = time.perf_counter()
     retrieved = retrieve(searcher, questions, modes=modes, depth=depth)
@@ -356,7 +373,9 @@ def evaluate_gold(
         "per_question": [asdict(o) for o in outcomes],
     }
     if sweep and "hybrid" in modes:
-        gold["fusion_sweep"] = sweep_fusion(data_dir, embedder, items, qrels, base=config)
+        gold["fusion_sweep"] = sweep_fusion(
+            data_dir, embedder, items, qrels, base=config, use_embedder=use_embedder
+        )
     if "hybrid" in per_mode:
         gold["misses"] = _misses(items, retrieved["hybrid"], per_mode["hybrid"])
     return gold
@@ -399,14 +418,15 @@ def evaluate_beir(
     depth: int = 100,
     sentences: bool = False,
     show_progress: bool = False,
+    use_embedder: Embedder | None = None,
 ) -> dict[str, Any]:
     """Index ``dataset`` (one passage per document, with its sentences if ``sentences``;
     incremental) into ``data_dir``; score modes."""
     started = time.perf_counter()
+    modes = available_modes(modes, use_embedder)
     docs = passages(dataset, sentences=sentences)
-    report = _own_index(
-        data_dir, lambda: _indexer(data_dir, embedder, settings, show_progress).ingest_parsed(docs)
-    )
+    indexer = _indexer(data_dir, embedder, settings, show_progress, use_embedder)
+    report = _own_index(data_dir, lambda: indexer.ingest_parsed(docs))
     index_seconds = time.perf_counter() - started
     logger.info(
         "BEIR %s indexed: %d new/changed passages embedded in %.0f s",
@@ -414,7 +434,9 @@ def evaluate_beir(
         report.chunks_embedded,
         index_seconds,
     )
-    searcher = open_searcher(data_dir, embedder, config or settings.search_options_object())
+    searcher = open_searcher(
+        data_dir, embedder, config or settings.search_options_object(), use_embedder
+    )
     started = time.perf_counter()
     results: dict[str, dict[str, float]] = {}
     bar = tqdm(
@@ -465,6 +487,7 @@ def run_eval(
     settings: Settings,
     *,
     embedder: Embedder | None = None,
+    use_embedder: Embedder | None = None,
     gold: bool = True,
     gold_path: Path = GOLD_PATH,
     corpus: Path | None = None,
@@ -494,6 +517,15 @@ def run_eval(
 
         embedder = load_embedder(**settings.embedder_options())
     embedder = CachedQueryEmbedder(embedder)
+    if not settings.use_channel:
+        use_embedder = None
+    elif use_embedder is None:
+        from ingest.embed import UseEmbedder
+
+        use_embedder = UseEmbedder(threads=settings.use_threads)
+    if use_embedder is not None:
+        use_embedder = CachedQueryEmbedder(use_embedder)
+    modes = available_modes(modes, use_embedder)
     work_dir = Path(work_dir) if work_dir is not None else default_work_dir(settings)
     config = settings.search_options_object()
     # Load every input before the long part, so a typo fails in a second, not after indexing.
@@ -520,11 +552,14 @@ def run_eval(
             "backend": embedder.backend,
             "chunk_vectors": settings.chunk_vectors,
             "beir_sentences": beir_sentences,
+            "use_channel": (
+                f"{use_embedder.name}@{use_embedder.fingerprint()}" if use_embedder else "off"
+            ),
         },
     }
     if gold:
         gold_dir = work_dir / "gold"
-        indexer = _indexer(gold_dir, embedder, settings, show_progress)
+        indexer = _indexer(gold_dir, embedder, settings, show_progress, use_embedder)
         report = _own_index(gold_dir, lambda: indexer.ingest([Path(corpus)], prune=True))  # type: ignore[arg-type]
         if report.skipped:
             logger.warning("corpus files skipped: %s", report.skipped)
@@ -539,6 +574,7 @@ def run_eval(
             # With other sets, fusion is chosen on the suite's macro average, never on
             # the gold set alone.
             sweep=sweep and not datasets,
+            use_embedder=use_embedder,
         )
     if datasets:
         metrics["beir"] = {}
@@ -555,6 +591,7 @@ def run_eval(
                 config=config,
                 sentences=beir_sentences,
                 show_progress=show_progress,
+                use_embedder=use_embedder,
             )
             section["seed"] = seed
             metrics["beir"][dataset.name] = section
@@ -563,13 +600,15 @@ def run_eval(
     if sweep and datasets:
         sets = []
         if gold:
-            sets.append(_gold_sweep_set(work_dir / "gold", embedder, items, config))
+            sets.append(_gold_sweep_set(work_dir / "gold", embedder, items, config, use_embedder))
         for dataset in datasets:
             name = dataset.name + ("-sentences" if beir_sentences else "")
             sets.append(
                 SweepSet(
                     name=dataset.name,
-                    searcher=open_searcher(work_dir / "beir" / name, embedder, config),
+                    searcher=open_searcher(
+                        work_dir / "beir" / name, embedder, config, use_embedder
+                    ),
                     queries=dataset.queries,
                     qrels=dataset.qrels,
                     unit="doc",
@@ -583,13 +622,18 @@ def run_eval(
 
 
 def _gold_sweep_set(
-    data_dir: Path, embedder: Embedder, items: Sequence[GoldItem], config: SearchOptions
+    data_dir: Path,
+    embedder: Embedder,
+    items: Sequence[GoldItem],
+    config: SearchOptions,
+    use_embedder: Embedder | None = None,
 ) -> SweepSet:
-    """The gold set for the suite sweep: qrels pooled over both channels at depth 100
+    """The gold set for the suite sweep: qrels pooled over every channel at depth 100
     (every chunk of corpus/), so any fusion's ranking is judged in full."""
-    searcher = open_searcher(data_dir, embedder, config)
+    searcher = open_searcher(data_dir, embedder, config, use_embedder)
     questions = {i.id: i.question for i in items if i.answerable}
-    retrieved = retrieve(searcher, questions, modes=("dense", "lexical"), depth=100)
+    channels = available_modes(("dense", "lexical", "use"), use_embedder)
+    retrieved = retrieve(searcher, questions, modes=channels, depth=100)
     qrels = gold_qrels([i for i in items if i.answerable], retrieved)
     return SweepSet(
         name="gold", searcher=searcher, queries=questions, qrels=qrels, unit="chunk", k=10

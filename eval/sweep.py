@@ -55,10 +55,17 @@ class SweepSet:
     k: int
 
 
-def candidate_grid(base: SearchOptions) -> list[SearchOptions]:
+#: USE weights tried when the sets have the USE channel (0 = fusion without it).
+USE_WEIGHTS = (0.0, 0.5, 1.0, 2.0)
+
+
+def candidate_grid(base: SearchOptions, *, use: bool = False) -> list[SearchOptions]:
     """The fusion rules compared: weighted RRF over k and the lexical weight, convex score
     mixes over the lexical weight, each with and without agreement scaling and with and
-    without language-based cross-lingual handling."""
+    without language-based cross-lingual handling; with ``use``, each at every weight of
+    :data:`USE_WEIGHTS` for the USE channel."""
+    if use:
+        return [opts.with_(use_weight=w) for w in USE_WEIGHTS for opts in candidate_grid(base)]
     out: list[SearchOptions] = []
     for cross, adaptive in itertools.product((False, True), (False, True)):
         for k, w in itertools.product((10, 30, 60, 100), (0.25, 0.5, 1.0, 2.0)):
@@ -106,7 +113,6 @@ def sweep_suite(
 ) -> dict[str, Any]:
     """Score every candidate of ``grid`` (default :func:`candidate_grid`) on every set;
     return {"channels", "rows" (best macro first), "chosen", "why"}."""
-    grid = list(grid) if grid is not None else candidate_grid(base)
     channels: dict[str, dict[str, Channels]] = {}
     baselines: dict[str, dict[str, float]] = {}
     for s in sets:
@@ -119,15 +125,25 @@ def sweep_suite(
             except QueryError as exc:
                 logger.warning("sweep: query %.60r skipped: %s", text, exc)
         channels[s.name] = got
+    # The USE channel counts only when every set has it (one index without it: two channels).
+    has_use = all(
+        c.use_rows is not None for got in channels.values() for c in got.values()
+    ) and any(channels.values())
+    names = ("dense", "lexical", "use") if has_use else ("dense", "lexical")
+    picks = {
+        "dense": lambda c: c.dense_rows,
+        "lexical": lambda c: c.lex_rows,
+        "use": lambda c: c.use_rows,
+    }
+    for s in sets:
+        got = channels[s.name]
         baselines[s.name] = {
-            name: _score(s, {q: _ids(s.searcher, pick(c), s.unit, s.k) for q, c in got.items()})[
-                "ndcg@10"
-            ]
-            for name, pick in (
-                ("dense", lambda c: c.dense_rows),
-                ("lexical", lambda c: c.lex_rows),
-            )
+            name: _score(
+                s, {q: _ids(s.searcher, picks[name](c), s.unit, s.k) for q, c in got.items()}
+            )["ndcg@10"]
+            for name in names
         }
+    grid = list(grid) if grid is not None else candidate_grid(base, use=has_use)
     rows: list[dict[str, Any]] = []
     for opts in tqdm(grid, desc="fusion candidates", disable=not show_progress):
         per_set: dict[str, float] = {}
@@ -149,7 +165,7 @@ def sweep_suite(
         }
         rows.append(
             {
-                "options": _describe(opts),
+                "options": _describe(opts, use=has_use),
                 "fields": opts.as_dict(),
                 "sets": per_set,
                 "macro_ndcg@10": float(np.mean(list(per_set.values()))),
@@ -161,14 +177,14 @@ def sweep_suite(
     admissible = [r for r in rows if r["admissible"]]
     chosen = admissible[0] if admissible else rows[0]
     best_channel = max(
-        ("dense", "lexical"),
+        names,
         key=lambda c: float(np.mean([baselines[s.name][c] for s in sets])),
     )
     channel_macro = float(np.mean([baselines[s.name][best_channel] for s in sets]))
     why = (
         f"best macro nDCG@10 ({chosen['macro_ndcg@10']:.4f}, best single channel "
         f"{best_channel} {channel_macro:.4f}) among the {len(admissible)} of {len(rows)} "
-        f"candidates that lose to neither channel by more than {tolerance} on any set"
+        f"candidates that lose to no channel by more than {tolerance} on any set"
         if admissible
         else f"no candidate is admissible; best macro nDCG@10 ({chosen['macro_ndcg@10']:.4f},"
         f" best single channel {best_channel} {channel_macro:.4f}), losing on "
@@ -177,9 +193,7 @@ def sweep_suite(
     logger.info("fusion sweep chose %s: %s", chosen["options"], why)
     return {
         "channels": baselines,
-        "channel_macro": {
-            c: float(np.mean([baselines[s.name][c] for s in sets])) for c in ("dense", "lexical")
-        },
+        "channel_macro": {c: float(np.mean([baselines[s.name][c] for s in sets])) for c in names},
         "rows": rows,
         "chosen": chosen,
         "why": why,
@@ -187,10 +201,11 @@ def sweep_suite(
     }
 
 
-def _describe(opts: SearchOptions) -> str:
+def _describe(opts: SearchOptions, *, use: bool = False) -> str:
     rule = f"rrf k={opts.fusion_k}" if opts.fusion == "rrf" else "convex"
     return (
         f"{rule} w_lex={opts.lexical_weight:g}"
         + (" adaptive" if opts.adaptive else "")
         + (" cross-lingual" if opts.cross_lingual else "")
+        + (f" w_use={opts.use_weight:g}" if use else "")
     )

@@ -83,6 +83,7 @@ class Indexer:
         chunk_vectors: ChunkVectors = "embedded",
         show_progress: bool = False,
         read_limits: ReadLimits | None = None,
+        use_embedder: Embedder | None = None,
     ) -> None:
         if chunk_vectors not in get_args(ChunkVectors):
             raise ValueError(f"chunk_vectors must be one of {get_args(ChunkVectors)}")
@@ -94,6 +95,8 @@ class Indexer:
         self.overlap_tokens = overlap_tokens
         self.hnsw_threshold = hnsw_threshold
         self.show_progress = show_progress
+        #: The second dense channel (USE); None writes snapshots without it.
+        self.use_embedder = use_embedder
 
     # -- public API -----------------------------------------------------------------------
 
@@ -209,6 +212,8 @@ class Indexer:
         if ref is None:
             return None
         check_compatible(ref.manifest, self.embedder, self.data_dir)
+        if self.use_embedder is not None and "use" in ref.manifest:
+            check_compatible(ref.manifest["use"], self.use_embedder, self.data_dir)
         built = ref.manifest.get("chunk_vectors", "embedded")
         if built != self.chunk_vectors:
             raise IndexMismatchError(
@@ -328,7 +333,12 @@ class Indexer:
             if not rebuild:
                 raise
             published = None  # an older format being replaced by --rebuild
-        if not plan.changes_anything() and not (rebuild and plan.seen):
+        # Turning the USE channel on (or off) changes the index even when no file did: the
+        # next run adds its vectors for every passage (e5 vectors are reused) or drops them.
+        channel_change = ref is not None and (self.use_embedder is not None) != (
+            "use" in ref.manifest
+        )
+        if not plan.changes_anything() and not (rebuild and plan.seen) and not channel_change:
             # Nothing to write: report the published snapshot as it stands.
             if published is not None and not rebuild:
                 _fill_counts(report, published.manifest)
@@ -340,13 +350,14 @@ class Indexer:
             return report
 
         chunk_vecs, sent_vecs = self._embed(plan.upserts, report)
+        use_vecs = self._embed_use(plan.upserts)
         snapshot.checkpoint("embedded")
 
         snapshot_id = snapshot.new_snapshot_id()
         building = snapshot.building_dir(self.data_dir, snapshot_id)
         try:
             manifest = self._write_snapshot(
-                building, snapshot_id, plan, ref, report, chunk_vecs, sent_vecs
+                building, snapshot_id, plan, ref, report, chunk_vecs, sent_vecs, use_vecs
             )
             snapshot.publish(self.data_dir, building, snapshot_id)
         except BaseException:
@@ -387,6 +398,46 @@ class Indexer:
         report.sentences_embedded = len(sent_texts)
         return chunk_vecs, sent_vecs
 
+    def _embed_use(self, upserts: list[ParsedDocument]) -> tuple[np.ndarray, np.ndarray] | None:
+        """USE vectors of the new chunks and sentences (same contextual texts as e5's)."""
+        if self.use_embedder is None:
+            return None
+        use = self.use_embedder
+        chunk_texts = [contextual_text(p.document.title, c.text) for p in upserts for c in p.chunks]
+        sent_texts = [
+            contextual_text(p.document.title, s.text) for p in upserts for s in p.sentences
+        ]
+        return (
+            use.embed_passages(chunk_texts, show_progress=self.show_progress),
+            use.embed_passages(sent_texts, show_progress=self.show_progress),
+        )
+
+    def _use_vectors(
+        self,
+        ref: snapshot.SnapshotRef | None,
+        fname: str,
+        table: str,
+        drop: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """USE vectors the new snapshot keeps from the previous one; when the previous one
+        has none (channel just turned on), the kept passages are embedded now."""
+        assert self.use_embedder is not None
+        dim = self.use_embedder.dim
+        if ref is not None and "use" in ref.manifest:
+            return _previous_vectors(ref, fname, dim, drop=drop)
+        if ref is None:
+            return np.zeros(0, np.int64), np.zeros((0, dim), np.float32)
+        old = Store.open_readonly(ref.path / snapshot.STORE)
+        try:
+            table_rows = old.chunk_table() if table == "chunks" else old.sentence_table()
+            ids = np.asarray([row[0] for row in table_rows], np.int64)
+            ids = ids[~np.isin(ids, drop)]
+            texts = [contextual_text(t, x) for t, x in old.titled_texts(table, ids.tolist())]
+        finally:
+            old.close()
+        logger.info("adding the USE channel: embedding %d existing %s", len(ids), table)
+        return ids, self.use_embedder.embed_passages(texts, show_progress=self.show_progress)
+
     def _write_snapshot(
         self,
         building: Path,
@@ -396,6 +447,7 @@ class Indexer:
         report: IngestReport,
         chunk_vecs: np.ndarray,
         sent_vecs: np.ndarray,
+        use_vecs: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> dict:
         store = Store.create(
             building / snapshot.STORE,
@@ -445,6 +497,33 @@ class Indexer:
                 dense.save(building / fname)
                 kinds[fname] = dense.kind
                 sizes[fname] = dense.size
+            if self.use_embedder is not None and use_vecs is not None:
+                use_dim = self.use_embedder.dim
+                for fname, table, old_vids, new_vids, vecs in (
+                    (
+                        snapshot.CHUNKS_USE_FAISS,
+                        "chunks",
+                        old_chunk_vids,
+                        new_chunk_vids,
+                        use_vecs[0],
+                    ),
+                    (
+                        snapshot.SENTENCES_USE_FAISS,
+                        "sentences",
+                        old_sent_vids,
+                        new_sent_vids,
+                        use_vecs[1],
+                    ),
+                ):
+                    ids, kept = self._use_vectors(ref, fname, table, old_vids)
+                    all_ids = np.concatenate([ids, *new_vids]) if new_vids else ids
+                    all_vecs = np.concatenate([kept, vecs]) if len(vecs) else kept
+                    dense = DenseIndex.build(
+                        use_dim, all_ids, all_vecs, hnsw_threshold=self.hnsw_threshold
+                    )
+                    dense.save(building / fname)
+                    kinds[fname] = dense.kind
+                    sizes[fname] = dense.size
             previous = LangDirection.load(ref.path / snapshot.LANGDIR) if ref else None
             langdir = LangDirection.build(
                 [(row[0], row[6]) for row in store.sentence_table()],
@@ -478,6 +557,12 @@ class Indexer:
                     "chunks": kinds[snapshot.CHUNKS_FAISS],
                     "sentences": kinds[snapshot.SENTENCES_FAISS],
                 },
+                # The second dense channel: which model wrote chunks_use/sentences_use.faiss.
+                **(
+                    {"use": model_fields(self.use_embedder)}
+                    if self.use_embedder is not None
+                    else {}
+                ),
                 "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "version": _project_version(),
             }
@@ -539,7 +624,11 @@ def _check_consistent(counts: dict[str, int], sizes: dict[str, int], building: P
     for fname, table in (
         (snapshot.CHUNKS_FAISS, "chunks"),
         (snapshot.SENTENCES_FAISS, "sentences"),
+        (snapshot.CHUNKS_USE_FAISS, "chunks"),
+        (snapshot.SENTENCES_USE_FAISS, "sentences"),
     ):
+        if fname not in sizes:
+            continue
         size = sizes[fname]
         if size != counts[table]:
             raise IndexMismatchError(

@@ -38,6 +38,9 @@ class Channels:
     lex_scores: np.ndarray
     #: Rank of each lexical row when not its position (ties allowed): see Searcher.fuse.
     lex_ranks: np.ndarray | None = None
+    #: The second dense channel (USE), when the index has it.
+    use_rows: np.ndarray | None = None
+    use_scores: np.ndarray | None = None
 
 
 def agreement(channels: Channels, depth: int) -> float:
@@ -57,6 +60,7 @@ def fuse(
     lexical_weight: float,
     adaptive: bool,
     agreement_depth: int,
+    use_weight: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fused (rows, scores), best first; ties broken by row id so results are stable."""
     w_lex = lexical_weight
@@ -69,22 +73,29 @@ def fuse(
             if channels.lex_ranks is not None
             else np.arange(1, len(channels.lex_rows) + 1)
         )
-        dense_ranks = np.arange(1, len(channels.dense_rows) + 1)
-        for weight, rows, ranks in (
-            (dense_weight, channels.dense_rows, dense_ranks),
+        lists = [
+            (dense_weight, channels.dense_rows, np.arange(1, len(channels.dense_rows) + 1)),
             (w_lex, channels.lex_rows, lex_ranks),
-        ):
+        ]
+        if channels.use_rows is not None:
+            lists.append((use_weight, channels.use_rows, np.arange(1, len(channels.use_rows) + 1)))
+        for weight, rows, ranks in lists:
             if weight == 0:
                 continue
             for rank, row in zip(ranks.tolist(), rows.tolist(), strict=True):
                 fused[row] = fused.get(row, 0.0) + weight / (k + rank)
     elif method == "convex":
-        if dense_weight > 0 and len(channels.dense_rows):
-            d = channels.dense_scores.astype(np.float64)
+        dense_lists = [(dense_weight, channels.dense_rows, channels.dense_scores)]
+        if channels.use_rows is not None and channels.use_scores is not None:
+            dense_lists.append((use_weight, channels.use_rows, channels.use_scores))
+        for weight, rows, scores in dense_lists:
+            if weight <= 0 or not len(rows):
+                continue
+            d = scores.astype(np.float64)
             span = float(d.max() - d.min())
             scaled = (d - d.min()) / span if span > 0 else np.ones_like(d)
-            for row, s in zip(channels.dense_rows.tolist(), scaled.tolist(), strict=True):
-                fused[row] = fused.get(row, 0.0) + dense_weight * s
+            for row, s in zip(rows.tolist(), scaled.tolist(), strict=True):
+                fused[row] = fused.get(row, 0.0) + weight * s
         if w_lex > 0 and len(channels.lex_rows):
             top = float(channels.lex_scores.max())
             for row, s in zip(

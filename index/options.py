@@ -24,6 +24,8 @@ class SearchOptions:
     fusion_k: int = 10
     dense_weight: float = 1.0
     lexical_weight: float = 2.0
+    #: Weight of the USE ranking in fusion (used only when the USE channel is on).
+    use_weight: float = 1.0
     #: Scale the lexical weight by channel agreement (see index.fusion).
     adaptive: bool = False
     agreement_depth: int = 10
@@ -42,7 +44,7 @@ class SearchOptions:
             raise ValueError(f"fusion must be 'rrf' or 'convex', got {self.fusion!r}")
         if self.fusion_k < 1 or self.depth < 1 or self.agreement_depth < 1:
             raise ValueError("fusion_k, depth and agreement_depth must be >= 1")
-        if self.dense_weight < 0 or self.lexical_weight < 0:
+        if self.dense_weight < 0 or self.lexical_weight < 0 or self.use_weight < 0:
             raise ValueError("fusion weights must be >= 0")
         if not 0.0 <= self.sentence_weight <= 1.0:
             raise ValueError(f"sentence_weight must be within [0, 1], got {self.sentence_weight}")

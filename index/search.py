@@ -46,13 +46,13 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["Searcher"]
 
-_MODES = ("hybrid", "dense", "lexical")
+_MODES = ("hybrid", "dense", "lexical", "use")
 
 
 class _Snapshot:
     """Everything one published snapshot needs at query time, mapped once."""
 
-    def __init__(self, ref: snapshot.SnapshotRef) -> None:
+    def __init__(self, ref: snapshot.SnapshotRef, *, with_use: bool = False) -> None:
         self.ref = ref
         self.snapshot_id = ref.snapshot_id
         self.store = Store.open_readonly(ref.path / snapshot.STORE)
@@ -73,6 +73,17 @@ class _Snapshot:
         self.chunk_dense = DenseIndex.load(ref.path / snapshot.CHUNKS_FAISS)
         self.sentence_dense = DenseIndex.load(ref.path / snapshot.SENTENCES_FAISS)
         self.lexical = LexicalIndex.load(ref.path / snapshot.LEXICAL_DIR)
+        # The second dense channel (USE), loaded only when the Searcher has its embedder.
+        self.chunk_use: DenseIndex | None = None
+        self.sentence_use: DenseIndex | None = None
+        if with_use:
+            self.chunk_use = DenseIndex.load(ref.path / snapshot.CHUNKS_USE_FAISS)
+            self.sentence_use = DenseIndex.load(ref.path / snapshot.SENTENCES_USE_FAISS)
+            if self.chunk_use.size != len(self.chunks.vids):
+                raise IndexMismatchError(
+                    f"snapshot {ref.path} is inconsistent (USE and e5 vectors disagree); "
+                    "re-run partnersearch ingest --rebuild PATH"
+                )
         langdir = LangDirection.load(ref.path / snapshot.LANGDIR)
         self.lang_direction = langdir.direction if langdir is not None else None
         if not np.array_equal(self.lexical.vids, self.chunks.vids) or (
@@ -123,10 +134,16 @@ class Searcher:
     """Read side of the index; thread-safe for concurrent reads. Build with :meth:`open`."""
 
     def __init__(
-        self, data_dir: Path, embedder: Embedder, state: _Snapshot, options: SearchOptions
+        self,
+        data_dir: Path,
+        embedder: Embedder,
+        state: _Snapshot,
+        options: SearchOptions,
+        use_embedder: Embedder | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.embedder = embedder
+        self.use_embedder = use_embedder
         self._state = state
         self._current_key = snapshot.current_key(data_dir)
         self._refresh_lock = threading.Lock()
@@ -138,18 +155,27 @@ class Searcher:
         data_dir: Path,
         embedder: Embedder,
         options: SearchOptions | None = None,
+        *,
+        use_embedder: Embedder | None = None,
         **overrides: Any,
     ) -> Searcher:
         """Open the published snapshot of ``data_dir`` with ``options`` (default: the
-        service's :class:`SearchOptions`), any field overridden by keyword.
+        service's :class:`SearchOptions`), any field overridden by keyword. With
+        ``use_embedder`` the USE channel is searched too (mode "use", and fused in hybrid
+        with ``options.use_weight``); the snapshot must hold its vectors.
 
-        Raises IndexNotFoundError (nothing ingested yet) or IndexMismatchError (other model);
-        ValueError for an option out of range.
+        Raises IndexNotFoundError (nothing ingested yet) or IndexMismatchError (other model,
+        or no USE vectors); ValueError for an option out of range.
         """
         options = (options or SearchOptions()).with_(**overrides)
         data_dir = Path(data_dir)
-        state = _load(data_dir, embedder)
-        return cls(data_dir, embedder, state, options)
+        state = _load(data_dir, embedder, use_embedder)
+        return cls(data_dir, embedder, state, options, use_embedder)
+
+    @property
+    def has_use(self) -> bool:
+        """Whether the USE channel is searched (its embedder given, its vectors loaded)."""
+        return self._state.chunk_use is not None
 
     # -- snapshot ---------------------------------------------------------------------
 
@@ -183,7 +209,7 @@ class Searcher:
                 self._current_key = key
                 return False
             try:
-                state = _load(self.data_dir, self.embedder)
+                state = _load(self.data_dir, self.embedder, self.use_embedder)
             except (OSError, sqlite3.Error, IndexNotFoundError) as exc:
                 # Published then collected by a faster writer: try again on the next call.
                 logger.warning(
@@ -218,26 +244,41 @@ class Searcher:
         if k < 1:
             raise QueryError(f"k must be at least 1, got {k}")
         state = self._state
+        if mode == "use" and state.chunk_use is None:
+            raise QueryError(
+                "mode 'use' needs the USE channel: set PARTNERSEARCH_USE_CHANNEL=true and "
+                "run partnersearch ingest PATH once to add its vectors"
+            )
         mask = state.row_mask(state.chunks, filters)
         if mask is not None and not mask.any():
             return []
         depth = max(k, self.options.depth)
-        dense_rows = dense_scores = lex_rows = lex_scores = None
+        dense_rows = dense_scores = lex_rows = lex_scores = use_rows = use_scores = None
+        sentence_mask = state.row_mask(state.sentences, filters)
         if mode in ("dense", "hybrid"):
-            sentence_mask = state.row_mask(state.sentences, filters)
             dense_rows, dense_scores = self._dense(state, query, depth, mask, sentence_mask)
         if mode in ("lexical", "hybrid"):
             lex_rows, lex_scores = self._lexical(state, query, depth, mask)
+        if mode == "use" or (
+            mode == "hybrid" and state.chunk_use is not None and self.options.use_weight > 0
+        ):
+            use_rows, use_scores = self._dense(
+                state, query, depth, mask, sentence_mask, channel="use"
+            )
         if mode == "dense":
             rows, scores = dense_rows, dense_scores
         elif mode == "lexical":
             rows, scores = lex_rows, lex_scores
+        elif mode == "use":
+            rows, scores = use_rows, use_scores
         else:
-            channels = Channels(dense_rows, dense_scores, lex_rows, lex_scores)
+            channels = Channels(
+                dense_rows, dense_scores, lex_rows, lex_scores, None, use_rows, use_scores
+            )
             rows, scores = self.fuse(query, channels, state=state)
         rows, scores = rows[:k], scores[:k]
         ranks: dict[int, dict[str, int]] = {int(r): {} for r in rows}
-        for name, ranked in (("dense", dense_rows), ("lexical", lex_rows)):
+        for name, ranked in (("dense", dense_rows), ("lexical", lex_rows), ("use", use_rows)):
             if ranked is None:
                 continue
             for rank, row in enumerate(ranked.tolist(), start=1):
@@ -328,32 +369,42 @@ class Searcher:
         depth: int,
         mask: np.ndarray | None,
         sentence_mask: np.ndarray | None,
+        *,
+        channel: str = "e5",
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Chunks by ``(1 - w) * cos(query, chunk) + w * max cos(query, sentence in chunk)``.
+        """Chunks by ``(1 - w) * cos(query, chunk) + w * max cos(query, sentence in chunk)``,
+        with e5-small's vectors (``channel="e5"``) or USE's (``"use"``).
 
         A factoid answer is one sentence; its own vector matches the question better than
         the chunk's average (gold set, dense MRR@10: 0.61 chunk only, 0.68 with w = 0.7).
         Candidates are the top chunks and the chunks holding the top sentences; their
         scores are then computed exactly from the stored vectors.
         """
-        vector = self.embedder.embed_queries([query])[0]
-        if self.options.debias:
-            vector = debias(vector, state.lang_direction)
+        if channel == "use":
+            assert self.use_embedder is not None
+            assert state.chunk_use is not None and state.sentence_use is not None
+            chunk_index, sentence_index = state.chunk_use, state.sentence_use
+            vector = self.use_embedder.embed_queries([query])[0]
+        else:
+            chunk_index, sentence_index = state.chunk_dense, state.sentence_dense
+            vector = self.embedder.embed_queries([query])[0]
+            if self.options.debias:  # the French/English direction is e5's
+                vector = debias(vector, state.lang_direction)
         allowed = None if mask is None else state.chunks.vids[mask]
-        scores, vids = state.chunk_dense.search(vector, depth, allowed=allowed)
+        scores, vids = chunk_index.search(vector, depth, allowed=allowed)
         rows = state.chunks.rows_of(vids)
         w = self.options.sentence_weight
-        if w == 0 or state.sentence_dense.size == 0:
+        if w == 0 or sentence_index.size == 0:
             return rows, scores
         s_allowed = None if sentence_mask is None else state.sentences.vids[sentence_mask]
-        _, s_vids = state.sentence_dense.search(vector, 2 * depth, allowed=s_allowed)
+        _, s_vids = sentence_index.search(vector, 2 * depth, allowed=s_allowed)
         s_rows = state.sentences.rows_of(s_vids)
         lo, hi = state.sentence_chunks
         parents = [np.arange(a, b) for a, b in zip(lo[s_rows], hi[s_rows], strict=True)]
         candidates = np.unique(np.concatenate([rows, *parents]))
         if mask is not None:
             candidates = candidates[mask[candidates]]
-        chunk_cos = state.chunk_dense.vectors_for(state.chunks.vids[candidates]) @ vector
+        chunk_cos = chunk_index.vectors_for(state.chunks.vids[candidates]) @ vector
         lo, hi = state.chunk_sentences
         counts = hi[candidates] - lo[candidates]
         best = chunk_cos.copy()
@@ -361,7 +412,7 @@ class Searcher:
         if has.any():
             spans = zip(lo[candidates][has], hi[candidates][has], strict=True)
             members = np.concatenate([np.arange(a, b) for a, b in spans])
-            sims = state.sentence_dense.vectors_for(state.sentences.vids[members]) @ vector
+            sims = sentence_index.vectors_for(state.sentences.vids[members]) @ vector
             starts = np.concatenate([[0], np.cumsum(counts[has])[:-1]])
             best[has] = np.maximum.reduceat(sims, starts)
         fused = (1 - w) * chunk_cos + w * best
@@ -408,6 +459,7 @@ class Searcher:
             k=opts.fusion_k,
             dense_weight=opts.dense_weight,
             lexical_weight=opts.lexical_weight,
+            use_weight=opts.use_weight,
             adaptive=opts.adaptive,
             agreement_depth=opts.agreement_depth,
         )
@@ -415,8 +467,8 @@ class Searcher:
     def channels(
         self, query: str, *, depth: int | None = None, filters: Filters | None = None
     ) -> Channels:
-        """Both rankings of ``query`` before fusion (for eval's fusion sweep: retrieve once,
-        fuse many ways)."""
+        """Every channel's ranking of ``query`` before fusion (for eval's fusion sweep:
+        retrieve once, fuse many ways); the USE ranking when this Searcher has the channel."""
         if not query or not query.strip():
             raise QueryError("empty query: give some words to search for")
         _check_filters(filters)
@@ -426,7 +478,12 @@ class Searcher:
         sentence_mask = state.row_mask(state.sentences, filters)
         dense_rows, dense_scores = self._dense(state, query, depth, mask, sentence_mask)
         lex_rows, lex_scores = self._lexical(state, query, depth, mask)
-        return Channels(dense_rows, dense_scores, lex_rows, lex_scores)
+        use_rows = use_scores = None
+        if state.chunk_use is not None:
+            use_rows, use_scores = self._dense(
+                state, query, depth, mask, sentence_mask, channel="use"
+            )
+        return Channels(dense_rows, dense_scores, lex_rows, lex_scores, None, use_rows, use_scores)
 
     def doc_ids_of(self, rows: np.ndarray) -> list[str]:
         """Document id of each chunk row of the current snapshot."""
@@ -492,16 +549,34 @@ def _cross_lingual(channels: Channels, chunk_lang: np.ndarray, query_code: int) 
     scores = np.array(
         [old[min(rank, len(old)) - 1] if len(old) else 0.0 for _, rank in order], np.float32
     )
-    return Channels(channels.dense_rows, channels.dense_scores, rows, scores, lex_ranks=ranks)
+    return Channels(
+        channels.dense_rows,
+        channels.dense_scores,
+        rows,
+        scores,
+        lex_ranks=ranks,
+        use_rows=channels.use_rows,
+        use_scores=channels.use_scores,
+    )
 
 
-def _load(data_dir: Path, embedder: Embedder, *, attempts: int = 3) -> _Snapshot:
+def _load(
+    data_dir: Path, embedder: Embedder, use_embedder: Embedder | None, *, attempts: int = 3
+) -> _Snapshot:
     """Load the published snapshot, retrying if a writer replaced it while we read it."""
     for attempt in range(attempts):
         ref = snapshot.require_current(data_dir)
         check_compatible(ref.manifest, embedder, data_dir)
+        if use_embedder is not None:
+            if "use" not in ref.manifest:
+                raise IndexMismatchError(
+                    f"index in {data_dir} was built without the USE channel; run "
+                    "partnersearch ingest PATH once to add its vectors (e5 vectors are kept), "
+                    "or set PARTNERSEARCH_USE_CHANNEL=false"
+                )
+            check_compatible(ref.manifest["use"], use_embedder, data_dir)
         try:
-            return _Snapshot(ref)
+            return _Snapshot(ref, with_use=use_embedder is not None)
         except (OSError, sqlite3.Error, IndexMismatchError):
             # Collected by a later ingest between reading CURRENT and opening the files?
             if attempt + 1 < attempts and snapshot.current_id(data_dir) != ref.snapshot_id:

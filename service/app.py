@@ -43,7 +43,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from index import Indexer, IngestReport, Searcher, clean_leftovers
 from ingest import SUPPORTED_SUFFIXES, parse_file
-from ingest.embed import DEFAULT_MODEL, Embedder, load_embedder
+from ingest.embed import DEFAULT_MODEL, Embedder, UseEmbedder, load_embedder
 from ingest.errors import (
     AnswerModelError,
     FileLimitError,
@@ -80,6 +80,7 @@ from service.schemas import (
 )
 from service.settings import Settings
 from service.similar import similar_wordings
+from service.wiring import make_indexer, open_searcher
 
 logger = logging.getLogger(__name__)
 
@@ -235,9 +236,11 @@ class _Service:
         embedder: Embedder,
         answer_model: AnswerModel,
         tagger: EntityTagger,
+        use_embedder: Embedder | None = None,
     ) -> None:
         self.settings = settings
         self.embedder = embedder
+        self.use_embedder = use_embedder
         self.writes = _WriteQueue(settings.write_queue_size, settings.write_retry_after_s)
         self.answer_model = answer_model
         self.tagger = tagger
@@ -279,8 +282,7 @@ class _Service:
             logger.info("switched to index snapshot %s", self._searcher.snapshot_id)
 
     def _open_searcher(self) -> Searcher:
-        s = self.settings
-        return Searcher.open(Path(s.data_dir), self.embedder, **s.search_options())
+        return open_searcher(self.settings, self.embedder, self.use_embedder)
 
     def after_write(self) -> None:
         with self._read_lock:
@@ -289,12 +291,7 @@ class _Service:
 
     def indexer(self) -> Indexer:
         if self._indexer is None:
-            s = self.settings
-            self._indexer = Indexer(
-                Path(s.data_dir),
-                self.embedder,
-                **s.indexer_options(),
-            )
+            self._indexer = make_indexer(self.settings, self.embedder, self.use_embedder)
         return self._indexer
 
     def peek(self) -> Searcher | None:
@@ -548,9 +545,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
 
-def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastAPI:
-    """Build the app. ``embedder`` is injectable for tests; otherwise the lifespan loads
-    ``settings.model``. Nothing is loaded until the app starts."""
+def create_app(
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    use_embedder: Embedder | None = None,
+) -> FastAPI:
+    """Build the app. ``embedder`` (and, with ``settings.use_channel``, ``use_embedder``)
+    are injectable for tests; otherwise the lifespan loads them. Nothing is loaded until
+    the app starts."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -571,6 +574,13 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
                 model = await run_in_threadpool(
                     functools.partial(load_embedder, **settings.embedder_options())
                 )
+            use = use_embedder
+            if settings.use_channel and use is None:
+                use = UseEmbedder(threads=settings.use_threads)
+            if use is not None and settings.use_channel:
+                await run_in_threadpool(use.fingerprint)  # reads its weights now, not at a query
+            else:
+                use = None
             await run_in_threadpool(_clean_at_startup, Path(settings.data_dir))
             # A missing or corrupt answer artifact stops start-up with the file and the fix.
             answer_model = await run_in_threadpool(load_answer_model, settings.answer_model_path())
@@ -580,7 +590,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
             tagger = await run_in_threadpool(
                 functools.partial(load_entity_tagger, hide_torch=False)
             )
-        service = _Service(settings, model, answer_model, tagger)
+        service = _Service(settings, model, answer_model, tagger, use)
         await run_in_threadpool(service.open)
         app.state.service = service
         logger.info("serving index %s with model %s", settings.data_dir, model.name)

@@ -80,18 +80,12 @@ def ingest_cmd(
 
     Exits 1 only when nothing could be ingested.
     """
-    from index import Indexer
-    from ingest.embed import load_embedder
+    from service.wiring import load_embedders, make_indexer
 
     settings = _settings()
     try:
-        embedder = load_embedder(**settings.embedder_options())
-        indexer = Indexer(
-            Path(settings.data_dir),
-            embedder,
-            **settings.indexer_options(),
-            show_progress=sys.stderr.isatty(),
-        )
+        embedder, use = load_embedders(settings)
+        indexer = make_indexer(settings, embedder, use, show_progress=sys.stderr.isatty())
         report = indexer.ingest(paths, prune=prune, rebuild=rebuild)
     except PartnerSearchError as exc:
         _fail(exc)
@@ -161,14 +155,11 @@ def _cli_filters(
 
 
 def _open_index(settings: Settings) -> tuple[Embedder, Searcher]:
-    from index import Searcher
-    from ingest.embed import load_embedder
+    from service.wiring import load_embedders, open_searcher
 
     # Loaded here, not at import: `partnersearch --help` must not touch the model.
-
-    embedder = load_embedder(**settings.embedder_options())
-    searcher = Searcher.open(Path(settings.data_dir), embedder, **settings.search_options())
-    return embedder, searcher
+    embedder, use = load_embedders(settings)
+    return embedder, open_searcher(settings, embedder, use)
 
 
 def _cite(doc_id: str, date: object, start: int, end: int) -> str:

@@ -74,7 +74,14 @@ class Settings(BaseSettings):
         ge=1,
         description="vector count above which FAISS uses HNSW instead of exact search",
     )
-    default_mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
+    use_channel: bool = Field(
+        False,
+        description="second dense channel: Universal Sentence Encoder multilingual v3 vectors "
+        "beside e5-small's, fused in hybrid search and used by /similar (turning it on adds "
+        "its vectors at the next ingest)",
+    )
+    use_threads: int = Field(1, ge=1, le=64, description="BLAS threads of one USE call")
+    default_mode: Literal["hybrid", "dense", "lexical", "use"] = "hybrid"
     # Retrieval defaults live in index.options.SearchOptions (one home, with the report
     # that chose them); these fields only let the environment override them.
     fusion: Literal["rrf", "convex"] = Field(
@@ -88,6 +95,12 @@ class Settings(BaseSettings):
     )
     lexical_weight: float = Field(
         _SEARCH.lexical_weight, ge=0.0, le=10.0, description="weight of the BM25 ranking in fusion"
+    )
+    use_weight: float = Field(
+        _SEARCH.use_weight,
+        ge=0.0,
+        le=10.0,
+        description="weight of the USE ranking in fusion (with the USE channel on)",
     )
     adaptive: bool = Field(
         _SEARCH.adaptive,

@@ -1,0 +1,68 @@
+"""Wiring: the one place that turns Settings into embedders, an Indexer and a Searcher.
+
+The CLI, the service, eval and bench build their components here, so a setting means the
+same thing everywhere; each accepts already-built embedders (tests inject fakes).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from service.settings import Settings
+
+if TYPE_CHECKING:  # loading index/ingest pulls numpy, FAISS: only when a component is built
+    from index import Indexer, Searcher
+    from index.options import SearchOptions
+    from ingest.embed import Embedder
+
+__all__ = ["load_embedders", "make_indexer", "open_searcher"]
+
+
+def load_embedders(settings: Settings) -> tuple[Embedder, Embedder | None]:
+    """The e5 embedder of ``settings`` and, with ``use_channel`` on, the USE embedder."""
+    from ingest.embed import UseEmbedder, load_embedder
+
+    embedder = load_embedder(**settings.embedder_options())
+    use = UseEmbedder(threads=settings.use_threads) if settings.use_channel else None
+    return embedder, use
+
+
+def make_indexer(
+    settings: Settings,
+    embedder: Embedder,
+    use_embedder: Embedder | None = None,
+    *,
+    data_dir: Path | None = None,
+    show_progress: bool = False,
+) -> Indexer:
+    """An Indexer writing ``data_dir`` (default: ``settings.data_dir``) as the settings say."""
+    from index import Indexer
+
+    return Indexer(
+        Path(data_dir if data_dir is not None else settings.data_dir),
+        embedder,
+        **settings.indexer_options(),
+        use_embedder=use_embedder,
+        show_progress=show_progress,
+    )
+
+
+def open_searcher(
+    settings: Settings,
+    embedder: Embedder,
+    use_embedder: Embedder | None = None,
+    *,
+    data_dir: Path | None = None,
+    options: SearchOptions | None = None,
+) -> Searcher:
+    """The Searcher over ``data_dir`` (default: ``settings.data_dir``) with ``options``
+    (default: the settings' retrieval options)."""
+    from index import Searcher
+
+    return Searcher.open(
+        Path(data_dir if data_dir is not None else settings.data_dir),
+        embedder,
+        options or settings.search_options_object(),
+        use_embedder=use_embedder,
+    )
