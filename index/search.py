@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -48,6 +49,13 @@ logger = logging.getLogger(__name__)
 __all__ = ["Searcher"]
 
 _MODES = ("hybrid", "dense", "lexical", "use")
+#: /similar leaves out sentences shorter than this many words (list items, headings).
+SIMILAR_MIN_WORDS = 4
+_WORD = re.compile(r"\w+")
+
+
+def _word_count(text: str) -> int:
+    return len(_WORD.findall(text))
 
 
 class _Snapshot:
@@ -288,9 +296,21 @@ class Searcher:
         return self._hits(state, rows, scores, ranks)
 
     def similar(
-        self, text: str, *, k: int = 10, filters: Filters | None = None
+        self,
+        text: str,
+        *,
+        k: int = 10,
+        filters: Filters | None = None,
+        min_words: int = SIMILAR_MIN_WORDS,
     ) -> list[SentenceHit]:
-        """Sentences closest in meaning to ``text`` (precedent wording), best first."""
+        """Sentences closest in meaning to ``text`` (precedent wording), best first.
+
+        With the USE channel, the e5 and USE sentence rankings are fused by the same
+        weighted reciprocal-rank rule as search (``score`` is then the fused score, else
+        the e5 cosine). Sentences of fewer than ``min_words`` words ("· Cardiologie") are
+        left out unless the draft is that short itself: a fragment has a high cosine with
+        any text and is no wording the press office can reuse.
+        """
         if not text or not text.strip():
             raise QueryError("empty text: give a sentence to find similar wording for")
         if k < 1:
@@ -300,12 +320,27 @@ class Searcher:
         mask = state.row_mask(state.sentences, filters)
         if mask is not None and not mask.any():
             return []
-        vector = self.embedder.embed_queries([text])[0]
         allowed = None if mask is None else state.sentences.vids[mask]
-        scores, vids = state.sentence_dense.search(vector, k, allowed=allowed)
-        rows = state.sentences.rows_of(vids)
+        floor = min_words if _word_count(text) >= min_words else 0
+        fetch = 3 * k if floor else k
+        vector = self.embedder.embed_queries([text])[0]
+        scores, vids = state.sentence_dense.search(vector, fetch, allowed=allowed)
+        opts = self.options
+        if state.sentence_use is not None and self.use_embedder is not None and opts.use_weight:
+            use_vector = self.use_embedder.embed_queries([text])[0]
+            _, use_vids = state.sentence_use.search(use_vector, fetch, allowed=allowed)
+            fused: dict[int, float] = {}
+            for weight, ranked in ((opts.dense_weight, vids), (opts.use_weight, use_vids)):
+                for rank, vid in enumerate(ranked.tolist(), start=1):
+                    fused[vid] = fused.get(vid, 0.0) + weight / (opts.fusion_k + rank)
+            order = sorted(fused.items(), key=lambda item: (-round(item[1], 12), item[0]))
+            vids = np.fromiter((v for v, _ in order), np.int64, len(order))
+            scores = np.fromiter((f for _, f in order), np.float64, len(order))
         with state.lock:
             texts = state.store.sentence_texts(vids.tolist())
+        keep = [i for i, vid in enumerate(vids.tolist()) if _word_count(texts[vid]) >= floor][:k]
+        vids, scores = vids[keep], scores[keep]
+        rows = state.sentences.rows_of(vids)
         sents = state.sentences
         out = []
         for row, vid, score in zip(rows.tolist(), vids.tolist(), scores.tolist(), strict=True):

@@ -292,3 +292,50 @@ def test_service_without_the_channel_answers_mode_use_with_422(tmp_path: Path) -
         assert got.status_code == 422
         assert got.json()["error"]["code"] == "invalid_query"
         assert "PARTNERSEARCH_USE_CHANNEL" in got.json()["error"]["message"]
+
+
+# -- /similar with both channels ---------------------------------------------------------
+
+LIST_DOC = make_doc(
+    "l",
+    [
+        "Cardiologie.",
+        "Immunologie.",
+        "Les équipes de cardiologie et d'immunologie mutualisent leurs plateformes.",
+    ],
+)
+
+
+def test_similar_leaves_out_fragments_unless_the_draft_is_one(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    Indexer(data, HashEmbedder()).ingest_parsed([LIST_DOC])
+    searcher = Searcher.open(data, HashEmbedder())
+    hits = searcher.similar("cardiologie et immunologie mutualisent les plateformes", k=5)
+    assert [h.text for h in hits] == [
+        "Les équipes de cardiologie et d'immunologie mutualisent leurs plateformes."
+    ]
+    short = searcher.similar("Cardiologie", k=5)
+    assert short[0].text == "Cardiologie."  # a one-word draft may find one-word wording
+    assert len(searcher.similar("cardiologie et immunologie mutualisent", k=5, min_words=1)) == 3
+
+
+def test_similar_fuses_e5_and_use_sentence_rankings(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    Indexer(data, HashEmbedder(), use_embedder=_use()).ingest_parsed(DOCS)
+    draft = "convention de partenariat avec la région pour six ans"
+    with_use = Searcher.open(data, HashEmbedder(), use_embedder=_use())
+    hits = with_use.similar(draft, k=3)
+    # The same rule as search: w_dense / (k + rank_e5) + w_use / (k + rank_use).
+    e5 = [h.sentence_id for h in Searcher.open(data, HashEmbedder()).similar(draft, k=3)]
+    state = with_use._state
+    _, use_vids = state.sentence_use.search(_use().embed_queries([draft])[0], 3)
+    use = [state.sentences.key(int(r), state.doc_ids) for r in state.sentences.rows_of(use_vids)]
+    opts = with_use.options
+    expected: dict[str, float] = {}
+    for weight, ranked in ((opts.dense_weight, e5), (opts.use_weight, use)):
+        for rank, sid in enumerate(ranked, start=1):
+            expected[sid] = expected.get(sid, 0.0) + weight / (opts.fusion_k + rank)
+    assert {h.sentence_id: h.score for h in hits} == pytest.approx(expected)
+    assert hits[0].doc_id == "a"
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True)
