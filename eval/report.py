@@ -137,6 +137,8 @@ def render_markdown(
         out += _gold_section(metrics["gold"], previous.get(("gold",)))
     for name, data in (metrics.get("beir") or {}).items():
         out += _beir_section(name, data, previous.get(("beir", name)))
+    if metrics.get("similar"):
+        out += _similar_section(metrics["similar"], previous.get(("similar",)))
     for chart in charts:
         out += [f"![{chart}]({chart})", ""]
     return "\n".join(out).rstrip() + "\n"
@@ -149,6 +151,8 @@ def _sections(metrics: Mapping[str, Any]) -> list[tuple[str, ...]]:
     keys += [("beir", name) for name in metrics.get("beir") or {}]
     if metrics.get("macro"):
         keys.append(("macro",))
+    if metrics.get("similar"):
+        keys.append(("similar",))
     return keys
 
 
@@ -180,6 +184,34 @@ def _suite_sweep_section(sweep: Mapping[str, Any], top: int = 15) -> list[str]:
         )
     out += _table(["fusion", *names, "macro", "never below a channel"], rows)
     out += [f"({len(sweep['rows'])} candidates; the top {top} by macro average shown.)", ""]
+    return out
+
+
+def _similar_section(similar: Mapping[str, Any], prev: Mapping[str, Any] | None) -> list[str]:
+    out = ["## Precedent wording (/similar)", ""]
+    out += [
+        "Rank of the first distinct wording that is the wanted one (gold: holds the answer; "
+        "DiaBLa: the English translation of the French draft).",
+        "",
+    ]
+    if prev is not None:
+        out += [f"Previous run: {prev.get('created', '?')}.", ""]
+    rows = []
+    for name, setups in similar.items():
+        for setup, scores in setups.items():
+            old = _get(prev, ("similar", name, setup))
+            rows.append(
+                [name, setup, str(scores["n"])]
+                + [_cell(scores, c, old) for c in ("hit@1", "hit@5", "mrr@10")]
+            )
+            xling = scores.get("cross_lingual")
+            if xling and xling["n"]:
+                old_x = _get(old, ("cross_lingual",))
+                rows.append(
+                    [f"{name} (cross-lingual)", setup, str(xling["n"])]
+                    + [_cell(xling, c, old_x) for c in ("hit@1", "hit@5", "mrr@10")]
+                )
+    out += _table(["set", "channels", "drafts", "hit@1", "hit@5", "mrr@10"], rows)
     return out
 
 

@@ -38,6 +38,7 @@ from eval.metrics import (
     threshold_sweep,
 )
 from eval.report import git_commit, new_report_dir, write_report
+from eval.similar import score_beir_similar, score_gold_similar
 from eval.sweep import SweepSet, sweep_suite
 from index.options import SearchOptions
 from index.types import Hit, IngestReport, Mode
@@ -597,6 +598,17 @@ def run_eval(
             metrics["beir"][dataset.name] = section
 
     metrics["macro"] = macro_average(metrics)
+    metrics["similar"] = evaluate_similar(
+        settings,
+        embedder,
+        use_embedder,
+        config,
+        gold_dir=work_dir / "gold" if gold else None,
+        items=items,
+        datasets=[d for d in datasets if d.name in SIMILAR_SETS],
+        work_dir=work_dir,
+        show_progress=show_progress,
+    )
     if sweep and datasets:
         sets = []
         if gold:
@@ -619,6 +631,57 @@ def run_eval(
     root = Path(out) if out is not None else default_reports_dir()
     folder = new_report_dir(root)
     return write_report(folder, metrics, root=root)
+
+
+#: BEIR sets whose queries are drafts and relevant documents the wanted wording: /similar
+#: is scored on them too (over an index with the documents' sentences).
+SIMILAR_SETS = ("diabla_fr_en",)
+
+
+def evaluate_similar(
+    settings: Settings,
+    embedder: Embedder,
+    use_embedder: Embedder | None,
+    config: SearchOptions,
+    *,
+    gold_dir: Path | None,
+    items: Sequence[GoldItem],
+    datasets: Sequence[BeirDataset],
+    work_dir: Path,
+    show_progress: bool = False,
+) -> dict[str, dict[str, Any]]:
+    """The "similar" section: {set: {channel setup: metrics}}, e5 alone and, with the USE
+    channel, e5 and USE fused."""
+    setups = [("e5", config.with_(use_weight=0.0))]
+    if use_embedder is not None:
+        setups.append(("e5+use", config))
+    out: dict[str, dict[str, Any]] = {}
+    dup = settings.similar_dup_overlap
+    if gold_dir is not None and any(i.type == "precedent" for i in items):
+        out["gold"] = {
+            name: score_gold_similar(
+                open_searcher(gold_dir, embedder, opts, use_embedder),
+                items,
+                dup_overlap=dup,
+                show_progress=show_progress,
+            )
+            for name, opts in setups
+        }
+    for dataset in datasets:
+        data_dir = work_dir / "beir" / f"{dataset.name}-sentences"
+        docs = passages(dataset, sentences=True)
+        indexer = _indexer(data_dir, embedder, settings, show_progress, use_embedder)
+        _own_index(data_dir, lambda indexer=indexer, docs=docs: indexer.ingest_parsed(docs))
+        out[dataset.name] = {
+            name: score_beir_similar(
+                open_searcher(data_dir, embedder, opts, use_embedder),
+                dataset,
+                dup_overlap=dup,
+                show_progress=show_progress,
+            )
+            for name, opts in setups
+        }
+    return out
 
 
 def _gold_sweep_set(
