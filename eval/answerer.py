@@ -253,6 +253,7 @@ def _piaf_records(
         "weights": {
             "dense": searcher.options.dense_weight,
             "lexical": searcher.options.lexical_weight,
+            "use": searcher.options.use_weight,
         },
     }
     qids = sorted(q for q in dataset.queries if q in answers)
@@ -516,20 +517,20 @@ def _auc(outs: Sequence[AskOutcome]) -> float | None:
 
 
 def _build_index(
-    data_dir: Path, embedder: Embedder, settings: Settings, inputs: list[Path], show_progress: bool
+    data_dir: Path,
+    embedder: Embedder,
+    settings: Settings,
+    inputs: list[Path],
+    show_progress: bool,
+    use_embedder: Embedder | None = None,
 ) -> None:
     import shutil
 
-    from index import Indexer
+    from service.wiring import make_indexer
 
     def ingest() -> None:
-        Indexer(
-            data_dir,
-            embedder,
-            max_tokens=settings.chunk_max_tokens,
-            overlap_tokens=settings.chunk_overlap_tokens,
-            hnsw_threshold=settings.hnsw_threshold,
-            show_progress=show_progress,
+        make_indexer(
+            settings, embedder, use_embedder, data_dir=data_dir, show_progress=show_progress
         ).ingest(inputs, prune=True)
 
     try:
@@ -548,6 +549,7 @@ def train_answerer(
     corpus: Path | None,
     gold_path: Path = GOLD_PATH,
     embedder: Embedder | None = None,
+    use_embedder: Embedder | None = None,
     tagger: EntityTagger | None = None,
     seed: int = 0,
     held_out: float = 0.3,
@@ -561,8 +563,8 @@ def train_answerer(
 
     Raises EvalDataError for missing inputs; index errors propagate.
     """
-    from index import Searcher
     from service.nlp import load_entity_tagger
+    from service.wiring import open_searcher
 
     say = progress or (lambda msg: logger.info("%s", msg))
     piaf = Path(piaf)
@@ -572,11 +574,12 @@ def train_answerer(
     if corpus is not None and not Path(corpus).is_dir():
         raise EvalDataError(f"corpus folder {corpus} not found; pass --corpus DIR")
     if embedder is None:
-        from ingest.embed import load_embedder
+        from service.wiring import load_embedders
 
-        embedder = load_embedder(settings.model, cache_dir=Path(settings.cache))
+        embedder, use_embedder = load_embedders(settings)
+    if not settings.use_channel:
+        use_embedder = None
     tagger = tagger or load_entity_tagger()
-    options = settings.search_options()
 
     say(f"indexing PIAF ({len(dataset.corpus)} paragraphs) into {work_dir / 'piaf'}")
     write_beir_corpus(dataset, work_dir / "piaf" / "files")
@@ -586,8 +589,9 @@ def train_answerer(
         settings,
         [work_dir / "piaf" / "files"],
         show_progress,
+        use_embedder,
     )
-    searcher = Searcher.open(work_dir / "piaf" / "index", embedder, **options)
+    searcher = open_searcher(settings, embedder, use_embedder, data_dir=work_dir / "piaf" / "index")
     splits = split_by_article(dataset, seed=seed, held_out=held_out)
     say("collecting candidate features for PIAF questions (answerable and gold-removed views)")
     started = time.perf_counter()
@@ -617,15 +621,18 @@ def train_answerer(
     gold_records: list[QuestionRecord] = []
     if corpus is not None:
         say(f"indexing {corpus} and asking the {len(items)} gold questions")
-        _build_index(work_dir / "gold", embedder, settings, [Path(corpus)], show_progress)
-        gold_searcher = Searcher.open(work_dir / "gold", embedder, **options)
+        _build_index(
+            work_dir / "gold", embedder, settings, [Path(corpus)], show_progress, use_embedder
+        )
+        gold_searcher = open_searcher(settings, embedder, use_embedder, data_dir=work_dir / "gold")
         gold_records = _gold_records(gold_searcher, embedder, items, k=k, tagger=tagger)
 
     # No date or commit in the artifact: the same command on the same data writes the same file.
     meta = {
         "command": f"partnersearch train-answerer --seed {seed} --held-out {held_out} --k {k} "
         f"--extra {extra}" + (f" --max-questions {max_questions}" if max_questions else ""),
-        "embedder": f"{embedder.name}@{embedder.fingerprint()}",
+        "embedder": f"{embedder.name}@{embedder.fingerprint()}"
+        + (f" + {use_embedder.name}@{use_embedder.fingerprint()}" if use_embedder else ""),
         "data": {
             "piaf_paragraphs": len(dataset.corpus),
             "train_questions": sum(r.view == "answerable" for r in train),
