@@ -186,11 +186,22 @@ def _indexer(
     settings: Settings,
     show_progress: bool,
     use_embedder: Embedder | None = None,
+    *,
+    beir: bool = False,
 ):
+    """Eval's Indexer. A BEIR index takes pre-split passages (one per document), so the
+    passage setting does not apply to it: it is always built as chunks, and one cached
+    index serves every passage setting."""
     from service.wiring import make_indexer
 
+    overrides = {"windows": None} if beir else {}
     return make_indexer(
-        settings, embedder, use_embedder, data_dir=data_dir, show_progress=show_progress
+        settings,
+        embedder,
+        use_embedder,
+        data_dir=data_dir,
+        show_progress=show_progress,
+        **overrides,
     )
 
 
@@ -426,7 +437,7 @@ def evaluate_beir(
     started = time.perf_counter()
     modes = available_modes(modes, use_embedder)
     docs = passages(dataset, sentences=sentences)
-    indexer = _indexer(data_dir, embedder, settings, show_progress, use_embedder)
+    indexer = _indexer(data_dir, embedder, settings, show_progress, use_embedder, beir=True)
     report = _own_index(data_dir, lambda: indexer.ingest_parsed(docs))
     index_seconds = time.perf_counter() - started
     logger.info(
@@ -545,8 +556,11 @@ def run_eval(
         "run": {
             "commit": git_commit(),
             "model": f"{embedder.name}@{embedder.fingerprint()}",
-            "chunking": f"{settings.chunk_max_tokens} tokens, "
-            f"overlap {settings.chunk_overlap_tokens}",
+            "chunking": (
+                f"windows of {settings.window_sentences} sentences, stride {settings.window_stride}"
+                if settings.passages == "windows"
+                else f"{settings.chunk_max_tokens} tokens, overlap {settings.chunk_overlap_tokens}"
+            ),
             "search": " ".join(f"{k}={v}" for k, v in config.as_dict().items()),
             "answer_threshold": settings.answer_threshold,
             "modes": ",".join(modes),
@@ -670,7 +684,7 @@ def evaluate_similar(
     for dataset in datasets:
         data_dir = work_dir / "beir" / f"{dataset.name}-sentences"
         docs = passages(dataset, sentences=True)
-        indexer = _indexer(data_dir, embedder, settings, show_progress, use_embedder)
+        indexer = _indexer(data_dir, embedder, settings, show_progress, use_embedder, beir=True)
         _own_index(data_dir, lambda indexer=indexer, docs=docs: indexer.ingest_parsed(docs))
         out[dataset.name] = {
             name: score_beir_similar(

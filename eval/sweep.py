@@ -93,6 +93,8 @@ def candidate_grid(base: SearchOptions, *, use: bool = False) -> list[SearchOpti
 
 
 def _ids(searcher: Any, rows: np.ndarray, unit: str, k: int) -> list[str]:
+    if hasattr(searcher, "collapse"):  # the near-copy rule search applies to its results
+        rows, _ = searcher.collapse(rows, np.zeros(len(rows), np.float32))
     if unit == "doc":
         return rank_documents(searcher.doc_ids_of(rows[: max(k, 1) * 4]), depth=k)
     return searcher.chunk_ids_of(rows[:k])

@@ -84,6 +84,7 @@ class Indexer:
         show_progress: bool = False,
         read_limits: ReadLimits | None = None,
         use_embedder: Embedder | None = None,
+        windows: tuple[int, int] | None = None,
     ) -> None:
         if chunk_vectors not in get_args(ChunkVectors):
             raise ValueError(f"chunk_vectors must be one of {get_args(ChunkVectors)}")
@@ -93,6 +94,8 @@ class Indexer:
         self.embedder = embedder
         self.max_tokens = max_tokens
         self.overlap_tokens = overlap_tokens
+        #: Passages: token-packed chunks (None) or (size, stride) sentence windows.
+        self.windows = tuple(windows) if windows is not None else None
         self.hnsw_threshold = hnsw_threshold
         self.show_progress = show_progress
         #: The second dense channel (USE); None writes snapshots without it.
@@ -214,6 +217,13 @@ class Indexer:
         check_compatible(ref.manifest, self.embedder, self.data_dir)
         if self.use_embedder is not None and "use" in ref.manifest:
             check_compatible(ref.manifest["use"], self.use_embedder, self.data_dir)
+        passages = ref.manifest.get("passages", "chunks")
+        if passages != _passages_label(self.windows):
+            raise IndexMismatchError(
+                f"index in {self.data_dir} has {passages!r} passages but the settings ask for "
+                f"{_passages_label(self.windows)!r} (PARTNERSEARCH_PASSAGES and window sizes); "
+                "re-run partnersearch ingest --rebuild PATH"
+            )
         built = ref.manifest.get("chunk_vectors", "embedded")
         if built != self.chunk_vectors:
             raise IndexMismatchError(
@@ -281,6 +291,7 @@ class Indexer:
                     count_tokens=self.embedder.count_tokens,
                     max_tokens=self.max_tokens,
                     overlap_tokens=self.overlap_tokens,
+                    windows=self.windows,
                     limits=self.read_limits,
                 )
             except IngestError as exc:
@@ -550,6 +561,7 @@ class Indexer:
                 "previous": ref.snapshot_id if ref else None,
                 **model_fields(self.embedder),
                 "chunk_vectors": self.chunk_vectors,
+                "passages": _passages_label(self.windows),
                 "counts": counts,
                 "languages": store.languages(),
                 "rows": "npy-mmap",  # rows/: per-row tables, memory-mapped by the Searcher
@@ -571,6 +583,11 @@ class Indexer:
         snapshot.write_manifest(building, manifest)
         snapshot.checkpoint("manifest_written")
         return manifest
+
+
+def _passages_label(windows: tuple[int, int] | None) -> str:
+    """How the manifest names the passages: "chunks" or "windows <size>/<stride>"."""
+    return "chunks" if windows is None else f"windows {windows[0]}/{windows[1]}"
 
 
 def _pooled(

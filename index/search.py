@@ -285,7 +285,7 @@ class Searcher:
                 dense_rows, dense_scores, lex_rows, lex_scores, None, use_rows, use_scores
             )
             rows, scores = self.fuse(query, channels, state=state)
-        rows, scores = rows[:k], scores[:k]
+        rows, scores = self.collapse(rows, scores, k=k, state=state)
         ranks: dict[int, dict[str, int]] = {int(r): {} for r in rows}
         for name, ranked in (("dense", dense_rows), ("lexical", lex_rows), ("use", use_rows)):
             if ranked is None:
@@ -520,6 +520,36 @@ class Searcher:
                 state, query, depth, mask, sentence_mask, channel="use"
             )
         return Channels(dense_rows, dense_scores, lex_rows, lex_scores, None, use_rows, use_scores)
+
+    def collapse(
+        self,
+        rows: np.ndarray,
+        scores: np.ndarray,
+        *,
+        k: int | None = None,
+        state: _Snapshot | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The first ``k`` of ``rows`` (best first) without near-copies: a passage that
+        shares at least half of the shorter one's characters with a better passage of the
+        same document is left out. Only sliding windows are collapsed: packed chunks share
+        a few sentences by design (an answer across a boundary is found whole)."""
+        state = state or self._state
+        if state.ref.manifest.get("passages", "chunks") == "chunks":
+            return (rows, scores) if k is None else (rows[:k], scores[:k])
+        chunks = state.chunks
+        kept: list[int] = []
+        spans: dict[int, list[tuple[int, int]]] = {}
+        for i, row in enumerate(rows.tolist()):
+            if k is not None and len(kept) >= k:
+                break
+            doc, start, end = int(chunks.doc[row]), int(chunks.start[row]), int(chunks.end[row])
+            taken = spans.setdefault(doc, [])
+            if any(min(end, b) - max(start, a) >= 0.5 * min(end - start, b - a) for a, b in taken):
+                continue
+            taken.append((start, end))
+            kept.append(i)
+        index = np.asarray(kept, dtype=np.int64)
+        return rows[index], scores[index]
 
     def doc_ids_of(self, rows: np.ndarray) -> list[str]:
         """Document id of each chunk row of the current snapshot."""

@@ -29,6 +29,7 @@ __all__ = [
     "chunk_key",
     "segment_text",
     "sentence_key",
+    "sentence_windows",
     "split_sentences",
 ]
 
@@ -252,15 +253,55 @@ def _pack(
     return spans
 
 
+#: A window never grows past this many model tokens (e5-small reads 512).
+WINDOW_MAX_TOKENS = 480
+
+
+def sentence_windows(
+    text: str,
+    segments: list[Segment],
+    *,
+    size: int,
+    stride: int,
+    count_tokens: TokenCounter,
+    max_tokens: int = WINDOW_MAX_TOKENS,
+) -> list[tuple[int, int]]:
+    """Spans of ``size`` consecutive segments, one starting every ``stride`` segments, the
+    last one ending on the last segment. A window that would pass ``max_tokens`` stops at
+    the segment before (it always holds one), and the next one starts within it, so every
+    segment is in some window. Spans are exact: first segment's start to last one's end."""
+    if size < 1 or not 1 <= stride <= size:
+        raise ValueError(f"window size must be >= 1 and 1 <= stride <= size, got {size}/{stride}")
+    n = len(segments)
+    spans: list[tuple[int, int]] = []
+    first = 0
+    while n:
+        last = min(first + size, n) - 1
+        while last > first and count_tokens(text[segments[first].start : segments[last].end]) > (
+            max_tokens
+        ):
+            last -= 1
+        spans.append((segments[first].start, segments[last].end))
+        if last == n - 1:
+            break
+        step = first + min(stride, last - first + 1)
+        # The last window ends on the last segment and is full-size when it can be.
+        first = step if step + size <= n else max(first + 1, min(step, n - size))
+    return spans
+
+
 def chunk_document(
     document: Document,
     *,
     count_tokens: TokenCounter,
     max_tokens: int = 200,
     overlap_tokens: int = 30,
+    windows: tuple[int, int] | None = None,
 ) -> tuple[tuple[Chunk, ...], tuple[Sentence, ...]]:
     """Chunks (each at most ``max_tokens`` as counted by ``count_tokens``) and sentences of
-    ``document``; every one is an exact span of ``document.text``.
+    ``document``; every one is an exact span of ``document.text``. With ``windows`` =
+    (size, stride) the passages are sliding windows of ``size`` sentences instead
+    (:func:`sentence_windows`).
 
     Raises ValueError when ``max_tokens`` leaves no room for text or the overlap is not
     smaller than half of it."""
@@ -281,13 +322,19 @@ def chunk_document(
             segments.extend(_split_long(text, seg, count_tokens, max_tokens))
         else:
             segments.append(seg)
-    spans = _pack(
-        text,
-        _groups(text, segments),
-        count=count_tokens,
-        max_tokens=max_tokens,
-        overlap_tokens=overlap_tokens,
-    )
+    if windows is not None:
+        size, stride = windows
+        spans = sentence_windows(
+            text, segments, size=size, stride=stride, count_tokens=count_tokens
+        )
+    else:
+        spans = _pack(
+            text,
+            _groups(text, segments),
+            count=count_tokens,
+            max_tokens=max_tokens,
+            overlap_tokens=overlap_tokens,
+        )
 
     def page_of(offset: int) -> int | None:
         if not document.page_starts:

@@ -60,10 +60,12 @@ def parse_file(
     max_tokens: int = 200,
     overlap_tokens: int = 30,
     limits: ReadLimits | None = None,
+    windows: tuple[int, int] | None = None,
 ) -> ParsedDocument:
     """Read, clean, detect language, extract metadata, chunk and split ``path`` into
     sentences. ``count_tokens`` is the embedder's passage token counter; no chunk exceeds
     ``max_tokens`` of it. ``limits`` bounds what a .docx may expand to (default ReadLimits()).
+    ``windows`` = (size, stride) makes the passages sliding sentence windows.
 
     Raises IngestError ("<path>: <reason>") for an unknown type, a missing, empty,
     encrypted, corrupt, oversized or undecodable file, one with no text left after
@@ -87,6 +89,7 @@ def parse_file(
             max_tokens=max_tokens,
             overlap_tokens=overlap_tokens,
             limits=limits or ReadLimits(),
+            windows=windows,
         )
     except IngestError:
         raise
@@ -121,6 +124,7 @@ def _parse(
     max_tokens: int,
     overlap_tokens: int,
     limits: ReadLimits,
+    windows: tuple[int, int] | None = None,
 ) -> ParsedDocument:
     raw = read_bytes(data, path, limits=limits)
     markdown = _markdown(raw, path)
@@ -165,7 +169,11 @@ def _parse(
         page_starts=tuple(page_starts) if raw.kind == "pdf" else (),
     )
     chunks, sentences = chunk_document(
-        document, count_tokens=count_tokens, max_tokens=max_tokens, overlap_tokens=overlap_tokens
+        document,
+        count_tokens=count_tokens,
+        max_tokens=max_tokens,
+        overlap_tokens=overlap_tokens,
+        windows=windows,
     )
     logger.debug(
         "%s: %s, %s, %d chunks, %d sentences",

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.options import SearchOptions
@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     batch_size: int = Field(32, ge=1, le=1024, description="embedding batch size")
     chunk_max_tokens: int = Field(200, ge=32, le=512, description="chunk size in model tokens")
     chunk_overlap_tokens: int = Field(30, ge=0, le=128, description="overlap between chunks")
+    passages: Literal["chunks", "windows"] = Field(
+        "chunks",
+        description="what is retrieved: chunks packed to chunk_max_tokens, or sliding windows "
+        "of window_sentences sentences every window_stride sentences",
+    )
+    window_sentences: int = Field(4, ge=1, le=16, description="sentences per window")
+    window_stride: int = Field(2, ge=1, le=16, description="sentences between window starts")
     # "embedded" until the development suite says pooled vectors lose nothing (README,
     # "Fewer embeddings per chunk").
     chunk_vectors: Literal["embedded", "pooled"] = Field(
@@ -188,6 +195,15 @@ class Settings(BaseSettings):
         description="/similar: word overlap (Jaccard) at which two sentences are one wording",
     )
 
+    @model_validator(mode="after")
+    def _window_stride_fits(self) -> Settings:
+        if self.window_stride > self.window_sentences:
+            raise ValueError(
+                f"window_stride ({self.window_stride}) must not exceed window_sentences "
+                f"({self.window_sentences}): sentences between windows would never be searched"
+            )
+        return self
+
     def answer_model_path(self) -> Path:
         """The artifact /ask loads: ``answer_model`` or the shipped one."""
         from service.answer_model import DEFAULT_MODEL_PATH
@@ -222,6 +238,9 @@ class Settings(BaseSettings):
             "hnsw_threshold": self.hnsw_threshold,
             "chunk_vectors": self.chunk_vectors,
             "read_limits": self.read_limits(),
+            "windows": (
+                (self.window_sentences, self.window_stride) if self.passages == "windows" else None
+            ),
         }
 
     def search_options(self) -> dict[str, object]:

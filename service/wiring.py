@@ -35,14 +35,16 @@ def make_indexer(
     *,
     data_dir: Path | None = None,
     show_progress: bool = False,
+    **overrides: object,
 ) -> Indexer:
-    """An Indexer writing ``data_dir`` (default: ``settings.data_dir``) as the settings say."""
+    """An Indexer writing ``data_dir`` (default: ``settings.data_dir``) as the settings say,
+    any Indexer option overridden by keyword (eval's BEIR indexes: ``windows=None``)."""
     from index import Indexer
 
     return Indexer(
         Path(data_dir if data_dir is not None else settings.data_dir),
         embedder,
-        **settings.indexer_options(),
+        **(settings.indexer_options() | overrides),  # type: ignore[arg-type]
         use_embedder=use_embedder,
         show_progress=show_progress,
     )
