@@ -137,6 +137,8 @@ def render_markdown(
         out += _gold_section(metrics["gold"], previous.get(("gold",)))
     for name, data in (metrics.get("beir") or {}).items():
         out += _beir_section(name, data, previous.get(("beir", name)))
+    if metrics.get("answer_passages"):
+        out += _passages_section(metrics["answer_passages"], previous.get(("answer_passages",)))
     if metrics.get("similar"):
         out += _similar_section(metrics["similar"], previous.get(("similar",)))
     for chart in charts:
@@ -153,6 +155,8 @@ def _sections(metrics: Mapping[str, Any]) -> list[tuple[str, ...]]:
         keys.append(("macro",))
     if metrics.get("similar"):
         keys.append(("similar",))
+    if metrics.get("answer_passages"):
+        keys.append(("answer_passages",))
     return keys
 
 
@@ -184,6 +188,27 @@ def _suite_sweep_section(sweep: Mapping[str, Any], top: int = 15) -> list[str]:
         )
     out += _table(["fusion", *names, "macro", "never below a channel"], rows)
     out += [f"({len(sweep['rows'])} candidates; the top {top} by macro average shown.)", ""]
+    return out
+
+
+def _passages_section(data: Mapping[str, Any], prev: Mapping[str, Any] | None) -> list[str]:
+    out = [
+        f"## Passages that hold the answer (PIAF, {data['n_questions']} questions, "
+        f"passages: {data['passages']}, {data['chunks']} of them)",
+        "",
+        "A result counts only if its passage contains the whole annotated answer.",
+        "",
+    ]
+    old = _get(prev, ("answer_passages",))
+    if prev is not None and old is not None:
+        out += [f"Previous run: {prev.get('created', '?')}, passages {old.get('passages')}.", ""]
+    out += _table(
+        ["mode", "hit@1", "hit@5", "mrr@10"],
+        [
+            [mode, *(_cell(s, c, _get(old, ("modes", mode))) for c in ("hit@1", "hit@5", "mrr@10"))]
+            for mode, s in data["modes"].items()
+        ],
+    )
     return out
 
 

@@ -512,6 +512,7 @@ def run_eval(
     sweep: bool = True,
     beir_sentences: bool = False,
     beir_max_queries: Mapping[str, int] | None = None,
+    answer_passages: Path | None = None,
     show_progress: bool = False,
 ) -> Path:
     """Evaluate, write ``<out>/<timestamp>/report.md`` (+ metrics.json, PNGs), return its path.
@@ -522,7 +523,7 @@ def run_eval(
     unknown = [m for m in modes if m not in ALL_MODES]
     if unknown or not modes:
         raise EvalDataError(f"unknown mode(s) {unknown}; choose among {', '.join(ALL_MODES)}")
-    if not gold and not beir:
+    if not gold and not beir and answer_passages is None:
         raise EvalDataError("nothing to evaluate: keep the gold set or pass --beir DIR")
     if embedder is None:
         from ingest.embed import load_embedder
@@ -612,6 +613,20 @@ def run_eval(
             metrics["beir"][dataset.name] = section
 
     metrics["macro"] = macro_average(metrics)
+    if answer_passages is not None:
+        from eval.passages import score_answer_passages
+
+        metrics["answer_passages"] = score_answer_passages(
+            settings,
+            embedder,
+            use_embedder,
+            config,
+            piaf=Path(answer_passages),
+            work_dir=work_dir,
+            modes=modes,
+            seed=seed,
+            show_progress=show_progress,
+        )
     metrics["similar"] = evaluate_similar(
         settings,
         embedder,

@@ -395,6 +395,14 @@ def eval_cmd(
     sweep: Annotated[
         bool, typer.Option("--sweep/--no-sweep", help="sweep hybrid fusion weights on the gold set")
     ] = True,
+    answer_passages: Annotated[
+        Path | None,
+        typer.Option(
+            "--answer-passages",
+            help="PIAF folder with answers.jsonl: ingest its paragraphs as files and score "
+            "passages that hold the whole answer [default with --suite: the suite's PIAF]",
+        ),
+    ] = None,
     beir_sentences: Annotated[
         bool,
         typer.Option(
@@ -417,6 +425,8 @@ def eval_cmd(
 
             paths, limits = suite_sets(suite, evaldata)
             beir = [*paths, *(beir or [])]
+            if answer_passages is None:
+                answer_passages = next((p for p in paths if (p / "answers.jsonl").is_file()), None)
             gold = True if gold is None else gold
         report = run_eval(
             settings,
@@ -431,6 +441,7 @@ def eval_cmd(
             seed=seed,
             sweep=sweep,
             beir_sentences=beir_sentences,
+            answer_passages=answer_passages,
             show_progress=sys.stderr.isatty(),
         )
     except PartnerSearchError as exc:
