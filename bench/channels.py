@@ -1,0 +1,128 @@
+"""Channels benchmark: /search and /similar latency with the USE channel off and on.
+
+Takes an index built by ``python -m bench.run`` (or any index of generated documents),
+copies it, adds the USE channel's vectors by re-ingesting the same corpus with
+PARTNERSEARCH_USE_CHANNEL on (e5 vectors are reused: only USE embeds), then measures
+in-process latency of distinct queries (query caches emptied first), hybrid search with
+e5 + BM25 against e5 + BM25 + USE, and /similar with and without USE. A benchmark, not a
+test; its numbers are the README's "Second dense channel" figures.
+
+    python -m bench.channels --data bench/out/work/data-10k --corpus bench/out/work/corpus-10k
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shutil
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.run import REPO, _settings, git_head, machine_info
+from bench.scale_corpus import generate_queries
+
+
+def _pct(times: Sequence[float]) -> dict[str, float]:
+    ms = sorted(t * 1000 for t in times)
+    return {
+        "n": len(ms),
+        "p50_ms": round(statistics.median(ms), 2),
+        "p95_ms": round(ms[int(0.95 * (len(ms) - 1))], 2),
+        "mean_ms": round(statistics.fmean(ms), 2),
+    }
+
+
+def _latency(call: Callable[[str], Any], queries: Sequence[str], clear: Callable[[], None]):
+    clear()
+    call(queries[0])  # one-time costs
+    times = []
+    for q in queries[1:]:
+        started = time.perf_counter()
+        call(q)
+        times.append(time.perf_counter() - started)
+    return _pct(times)
+
+
+def run(data: Path, corpus: Path, work: Path, *, queries: int) -> dict[str, Any]:
+    from index import snapshot
+    from ingest.embed import UseEmbedder, load_embedder
+    from service.similar import similar_wordings
+    from service.wiring import make_indexer, open_searcher
+
+    target = work / "data-use"
+    if not target.exists():
+        shutil.copytree(data, target)
+    manifest = snapshot.current(target).manifest
+    settings = _settings(data_dir=target, backend=manifest["backend"], use_channel=True)
+    embedder = load_embedder(**settings.embedder_options())
+    use = UseEmbedder(threads=settings.use_threads)
+    started = time.perf_counter()
+    report = make_indexer(settings, embedder, use).ingest([corpus])
+    add_seconds = time.perf_counter() - started
+    counts = snapshot.current(target).manifest["counts"]
+
+    pool = generate_queries(queries, seed=7)
+    with_use = open_searcher(settings, embedder, use)
+    without = open_searcher(settings.model_copy(update={"use_channel": False}), embedder)
+
+    def clear() -> None:
+        embedder.clear_query_cache()
+        use.clear_query_cache()
+
+    results = {
+        "search, e5 + BM25": _latency(lambda q: without.search(q, k=10), pool, clear),
+        "search, e5 + BM25 + USE": _latency(lambda q: with_use.search(q, k=10), pool, clear),
+        "similar, e5": _latency(lambda q: similar_wordings(without, q, k=10), pool, clear),
+        "similar, e5 + USE": _latency(lambda q: similar_wordings(with_use, q, k=10), pool, clear),
+        "USE query embedding": _latency(lambda q: use.embed_queries([q]), pool, clear),
+    }
+    return {
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "commit": git_head(),
+        "machine": machine_info(),
+        "index": str(data),
+        "backend": manifest["backend"],
+        "counts": counts,
+        "use_added_seconds": round(add_seconds, 1),
+        "use_vectors_embedded": report.chunks + report.sentences,
+        "latency": results,
+    }
+
+
+def render(result: dict[str, Any]) -> str:
+    c = result["counts"]
+    lines = [
+        f"Index: {c['chunks']} chunks, {c['sentences']} sentences ({result['backend']}); "
+        f"adding the USE channel took {result['use_added_seconds']} s.",
+        "",
+        "| call | p50 ms | p95 ms | mean ms |",
+        "|---|---|---|---|",
+    ]
+    for name, r in result["latency"].items():
+        lines.append(f"| {name} | {r['p50_ms']} | {r['p95_ms']} | {r['mean_ms']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="index to copy")
+    parser.add_argument("--corpus", type=Path, required=True, help="the files it was built from")
+    parser.add_argument("--queries", type=int, default=201, help="distinct queries per call")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "out")
+    args = parser.parse_args(argv)
+    folder = args.out / ("channels-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ"))
+    folder.mkdir(parents=True)
+    result = run(args.data, args.corpus, folder, queries=args.queries)
+    shutil.rmtree(folder / "data-use", ignore_errors=True)
+    (folder / "channels.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    (folder / "channels.md").write_text(render(result), encoding="utf-8")
+    print(render(result))
+    print(f"written to {folder}")
+
+
+if __name__ == "__main__":
+    main()
