@@ -25,6 +25,11 @@ from ingest.errors import IndexMismatchError
 
 logger = logging.getLogger(__name__)
 
+# bm25s sets its own logger to DEBUG on import, so every index build printed "Building
+# index from tokens" whatever the application's level; it follows the root level again.
+logging.getLogger("bm25s").setLevel(logging.NOTSET)
+
+
 __all__ = ["LexicalIndex", "analyze", "analyze_query", "fold"]
 
 _ELISION = re.compile(r"(?<!\w)(?:qu|[ldjnsctm])['’](?=\w)", re.IGNORECASE)
