@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from eval.beir import rank_documents
 from eval.metrics import Qrels, mean_scores, score_per_query
-from index.fusion import Channels
+from index.fusion import Channels, fuse_options
 from index.options import SearchOptions
 from ingest.errors import QueryError
 
@@ -146,17 +146,28 @@ def sweep_suite(
             for name in names
         }
     grid = list(grid) if grid is not None else candidate_grid(base, use=has_use)
+    # The cross-lingual substitution depends on the query, not on the candidate: done once.
+    crossed = {
+        s.name: {
+            q: s.searcher.cross_lingual_channels(s.queries[q], c)
+            for q, c in channels[s.name].items()
+        }
+        for s in sets
+        if hasattr(s.searcher, "cross_lingual_channels")
+    }
+
+    def fused(s: SweepSet, q: str, c: Channels, opts: SearchOptions) -> np.ndarray:
+        if s.name not in crossed:
+            return s.searcher.fuse(s.queries[q], c, options=opts)[0]
+        use_crossed = opts.cross_lingual and opts.lexical_weight > 0
+        return fuse_options(crossed[s.name][q] if use_crossed else c, opts)[0]
+
     rows: list[dict[str, Any]] = []
     for opts in tqdm(grid, desc="fusion candidates", disable=not show_progress):
         per_set: dict[str, float] = {}
         for s in sets:
             ranking = {
-                q: _ids(
-                    s.searcher,
-                    s.searcher.fuse(s.queries[q], c, options=opts)[0],
-                    s.unit,
-                    s.k,
-                )
+                q: _ids(s.searcher, fused(s, q, c, opts), s.unit, s.k)
                 for q, c in channels[s.name].items()
             }
             per_set[s.name] = _score(s, ranking)["ndcg@10"]

@@ -22,10 +22,14 @@ and cognates) falls back to the dense ranking, without guessing the query's lang
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-__all__ = ["Channels", "agreement", "fuse"]
+if TYPE_CHECKING:
+    from index.options import SearchOptions
+
+__all__ = ["Channels", "agreement", "fuse", "fuse_options"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,3 +114,17 @@ def fuse(
     scores = np.fromiter(fused.values(), np.float64, len(fused))
     order = np.lexsort((rows, -np.round(scores, 12)))
     return rows[order], scores[order]
+
+
+def fuse_options(channels: Channels, options: SearchOptions) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`fuse` with the fusion fields of ``options``."""
+    return fuse(
+        channels,
+        method=options.fusion,
+        k=options.fusion_k,
+        dense_weight=options.dense_weight,
+        lexical_weight=options.lexical_weight,
+        use_weight=options.use_weight,
+        adaptive=options.adaptive,
+        agreement_depth=options.agreement_depth,
+    )

@@ -32,7 +32,7 @@ import numpy as np
 from index import snapshot
 from index.compat import check_compatible
 from index.dense import DenseIndex, stable_ids
-from index.fusion import Channels, fuse
+from index.fusion import Channels, fuse_options
 from index.langdir import LangDirection, debias
 from index.lexical import LexicalIndex, analyze_query, fold
 from index.options import SearchOptions
@@ -483,22 +483,23 @@ class Searcher:
         """Fused (rows, scores) of one query's channels under ``options`` (default: this
         Searcher's; see index.fusion). With ``cross_lingual``, a chunk in another language
         than the detected query's takes its dense rank as lexical rank when that is better."""
-        state = state or self._state
         opts = options or self.options
-        if opts.cross_lingual and opts.lexical_weight > 0 and len(channels.dense_rows):
-            query_lang = _query_lang(query)
-            if query_lang != "other":
-                channels = _cross_lingual(channels, state.chunks.lang, lang_code(query_lang))
-        return fuse(
-            channels,
-            method=opts.fusion,
-            k=opts.fusion_k,
-            dense_weight=opts.dense_weight,
-            lexical_weight=opts.lexical_weight,
-            use_weight=opts.use_weight,
-            adaptive=opts.adaptive,
-            agreement_depth=opts.agreement_depth,
-        )
+        if opts.cross_lingual and opts.lexical_weight > 0:
+            channels = self.cross_lingual_channels(query, channels, state=state)
+        return fuse_options(channels, opts)
+
+    def cross_lingual_channels(
+        self, query: str, channels: Channels, *, state: _Snapshot | None = None
+    ) -> Channels:
+        """``channels`` with the cross-lingual rule applied (unchanged when the query's
+        language is not detected): what :meth:`fuse` fuses when ``cross_lingual`` is on."""
+        state = state or self._state
+        if not len(channels.dense_rows):
+            return channels
+        query_lang = _query_lang(query)
+        if query_lang == "other":
+            return channels
+        return _cross_lingual(channels, state.chunks.lang, lang_code(query_lang))
 
     def channels(
         self, query: str, *, depth: int | None = None, filters: Filters | None = None
