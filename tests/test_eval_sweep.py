@@ -75,3 +75,45 @@ def test_sweep_keeps_only_fusions_that_never_lose_to_a_channel() -> None:
     assert adaptive["sets"]["cross"] == 1.0 and adaptive["admissible"]
     assert result["chosen"]["options"] == "rrf k=1 w_lex=5 adaptive"
     assert "among the 1 of 2 candidates" in result["why"]
+
+
+def test_sweep_over_a_real_index_matches_searcher_fuse(tmp_path) -> None:
+    """The sweep's shortcut (cross-lingual substitution once per query) ranks exactly as
+    Searcher.fuse does for every candidate."""
+    from index_docs import make_doc
+
+    from eval.metrics import mean_scores, score_per_query
+    from eval.sweep import _ids, _measures
+    from index import Indexer, Searcher
+    from ingest.embed import HashEmbedder
+
+    docs = [
+        make_doc("fr1", ["La convention avec la Normandie dure six ans et couvre la cardiologie."]),
+        make_doc(
+            "en1", ["The Normandy agreement lasts six years and covers cardiology."], lang="en"
+        ),
+        make_doc("fr2", ["Le laboratoire de Lille travaille sur le diabète de type deux."]),
+    ]
+    Indexer(tmp_path / "d", HashEmbedder()).ingest_parsed(docs)
+    searcher = Searcher.open(tmp_path / "d", HashEmbedder())
+    queries = {
+        "q1": "Combien de temps dure la convention avec la Normandie ?",
+        "q2": "How long does the Normandy agreement last?",
+    }
+    qrels = {"q1": {"fr1": 1, "en1": 1}, "q2": {"fr1": 1}}
+    s = SweepSet("toy", searcher, queries, qrels, unit="doc", k=10)
+    grid = [
+        SearchOptions(cross_lingual=c, lexical_weight=w, fusion_k=k)
+        for c in (False, True)
+        for w in (0.5, 2.0)
+        for k in (1, 60)
+    ]
+    result = sweep_suite([s], SearchOptions(), grid=grid)
+    for row in result["rows"]:
+        opts = SearchOptions(**row["fields"])
+        ranking = {
+            q: _ids(searcher, searcher.fuse(t, searcher.channels(t), options=opts)[0], "doc", 10)
+            for q, t in queries.items()
+        }
+        per_query = score_per_query(qrels, ranking, measures=_measures(), query_ids=queries)
+        assert row["sets"]["toy"] == pytest.approx(mean_scores(per_query)["ndcg@10"])
