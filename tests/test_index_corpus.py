@@ -22,8 +22,8 @@ ALL = {LILLE, SACLAY, NORMANDY, WEB, INTERVIEW}
 
 
 @pytest.fixture(scope="module")
-def searcher(corpus_index_dir, real_embedder) -> Searcher:
-    return Searcher.open(corpus_index_dir, real_embedder)
+def searcher(corpus_index_dir, real_embedder, use_embedder) -> Searcher:
+    return Searcher.open(corpus_index_dir, real_embedder, use_embedder=use_embedder)
 
 
 def _rank(hits, doc_id: str, pattern: str) -> int | None:

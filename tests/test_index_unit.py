@@ -365,7 +365,12 @@ def test_cross_lingual_fusion_lets_dense_rank_stand_in_for_bm25(tmp_path, hash_e
     channels = Channels(dense_rows, np.array([0.9, 0.8, 0.7]), lex_rows, np.array([3.0, 2.0]))
     for cross in (False, True):
         searcher = Searcher.open(
-            tmp_path, hash_embedder, cross_lingual=cross, fusion_k=60, lexical_weight=0.5
+            tmp_path,
+            hash_embedder,
+            cross_lingual=cross,
+            fusion="rrf",
+            fusion_k=60,
+            lexical_weight=0.5,
         )
         rows, scores = searcher.fuse(query, channels)
         fused[cross] = (rows.tolist(), scores.tolist())

@@ -17,10 +17,16 @@ NORTH_WEST = "004_141e648614901eb4"
 
 
 @pytest.fixture(scope="module")
-def client(corpus_index_dir: Path, real_embedder, tmp_path_factory: pytest.TempPathFactory):
-    # Default settings but the paths: the shipped answer threshold is what is tested.
-    settings = Settings(data_dir=corpus_index_dir, cache=tmp_path_factory.mktemp("cache"))
-    with TestClient(create_app(settings, embedder=real_embedder)) as c:
+def client(
+    corpus_index_dir: Path, real_embedder, use_embedder, tmp_path_factory: pytest.TempPathFactory
+):
+    # Shipped settings but the paths (conftest turns the USE channel off for fake-embedder
+    # tests; here it is on, as shipped): the shipped answer threshold is what is tested.
+    settings = Settings(
+        data_dir=corpus_index_dir, cache=tmp_path_factory.mktemp("cache"), use_channel=True
+    )
+    app = create_app(settings, embedder=real_embedder, use_embedder=use_embedder)
+    with TestClient(app) as c:
         yield c
 
 

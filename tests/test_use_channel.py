@@ -339,3 +339,8 @@ def test_similar_fuses_e5_and_use_sentence_rankings(tmp_path: Path) -> None:
     assert hits[0].doc_id == "a"
     scores = [h.score for h in hits]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_the_channel_ships_on() -> None:
+    # tests/conftest.py turns it off for fake-embedder tests through the environment.
+    assert Settings.model_fields["use_channel"].default is True
