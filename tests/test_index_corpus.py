@@ -79,7 +79,7 @@ def test_hits_carry_their_citation(searcher) -> None:
     doc = searcher.document(hit.doc_id)
     assert doc is not None and doc.text[hit.start : hit.end] == hit.text
     assert (hit.lang, hit.doc_type, hit.date, hit.page) == ("en", "interview", None, None)
-    assert hit.title == doc.title and set(hit.ranks) == {"dense", "lexical"}
+    assert hit.title == doc.title and set(hit.ranks) == {"dense", "lexical", "use"}
 
 
 @pytest.mark.parametrize(
