@@ -21,13 +21,12 @@ each) and the project's gold set over corpus/.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import logging
 import random
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -70,11 +69,11 @@ __all__ = [
     "load_piaf_answers",
     "load_records",
     "outcomes",
-    "remove_documents",
     "render_report",
     "save_records",
     "split_by_article",
     "train_answerer",
+    "without_documents",
 ]
 
 Split = Literal["train", "held_out", "gold"]
@@ -201,35 +200,18 @@ def collect(
     return x, labels, in_passages, wanted
 
 
-def remove_documents(
-    hits: Sequence[Hit],
-    doc_ids: Collection[str],
-    *,
-    fusion_k: int,
-    weights: Mapping[str, float],
-) -> list[Hit]:
-    """``hits`` as an index without ``doc_ids`` would rank them: those documents' passages
-    dropped, every other passage's per-retriever rank moved up past the dropped ones that
-    ranked above it, and its fused score recomputed (weighted RRF, as index.search fuses).
-
-    Without the renumbering the best remaining passage would keep dense rank 2 or 3 and
-    give the removal away to the features.
-    """
-    removed = [h for h in hits if h.doc_id in doc_ids]
-    out = []
-    for h in hits:
-        if h.doc_id in doc_ids:
-            continue
-        ranks = {}
-        score = h.score
-        for name, rank in h.ranks.items():
-            new = rank - sum(1 for g in removed if g.ranks.get(name, rank + 1) < rank)
-            ranks[name] = new
-            w = weights.get(name, 0.0)
-            score += w / (fusion_k + new) - w / (fusion_k + rank)
-        out.append(dataclasses.replace(h, ranks=ranks, score=score))
-    out.sort(key=lambda h: -h.score)
-    return out
+def without_documents(
+    searcher: Searcher, question: str, doc_ids: Collection[str], *, k: int, depth: int
+) -> tuple[list[Hit], list[Hit]]:
+    """The top ``k`` hybrid hits of ``question``, and the top ``k`` an index without
+    ``doc_ids`` would give: every channel retrieved once to ``depth``, those documents'
+    passages dropped from each ranking, the rest fused again by the searcher's own rule (so
+    ranks, fused scores and their normalisation are those of the smaller index; BM25's
+    document frequencies still count the removed paragraph)."""
+    channels = searcher.channels(question, depth=depth)
+    full = searcher.hits_from_channels(question, channels, k=k)
+    rest = channels.without(searcher.rows_of_documents(sorted(doc_ids)))
+    return full, searcher.hits_from_channels(question, rest, k=k)
 
 
 def _piaf_records(
@@ -248,14 +230,6 @@ def _piaf_records(
 ) -> list[QuestionRecord]:
     from tqdm.auto import tqdm
 
-    fusion = {
-        "fusion_k": searcher.options.fusion_k,
-        "weights": {
-            "dense": searcher.options.dense_weight,
-            "lexical": searcher.options.lexical_weight,
-            "use": searcher.options.use_weight,
-        },
-    }
     qids = sorted(q for q in dataset.queries if q in answers)
     if max_questions is not None and max_questions < len(qids):
         qids = sorted(random.Random(seed).sample(qids, max_questions))
@@ -267,11 +241,9 @@ def _piaf_records(
         split = splits.get(gold_doc)
         if split is None:
             continue
-        deep = searcher.search(question, k=k + extra, mode="hybrid")
-        views: tuple[tuple[View, list[Hit]], ...] = (
-            ("answerable", deep[:k]),
-            ("unanswerable", remove_documents(deep, {gold_doc}, **fusion)[:k]),
-        )
+        depth = max(searcher.options.depth, k + extra)
+        full, rest = without_documents(searcher, question, {gold_doc}, k=k, depth=depth)
+        views: tuple[tuple[View, list[Hit]], ...] = (("answerable", full), ("unanswerable", rest))
         for view, hits in views:
             x, labels, in_passages, wanted = collect(
                 searcher, embedder, question, hits, answer=answer, tagger=tagger

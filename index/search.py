@@ -284,16 +284,26 @@ class Searcher:
             channels = Channels(
                 dense_rows, dense_scores, lex_rows, lex_scores, None, use_rows, use_scores
             )
-            rows, scores = self.fuse(query, channels, state=state)
+            return self.hits_from_channels(query, channels, k=k, state=state)
         rows, scores = self.collapse(rows, scores, k=k, state=state)
-        ranks: dict[int, dict[str, int]] = {int(r): {} for r in rows}
-        for name, ranked in (("dense", dense_rows), ("lexical", lex_rows), ("use", use_rows)):
-            if ranked is None:
-                continue
-            for rank, row in enumerate(ranked.tolist(), start=1):
-                if row in ranks:
-                    ranks[row][name] = rank
+        return self._hits(state, rows, scores, _ranks(rows, dense_rows, lex_rows, use_rows))
+
+    def hits_from_channels(
+        self, query: str, channels: Channels, *, k: int, state: _Snapshot | None = None
+    ) -> list[Hit]:
+        """The top ``k`` hybrid hits of ``channels`` (from :meth:`channels`, possibly with
+        rows removed): fused, near-copies collapsed, each with its rank in every channel."""
+        state = state or self._state
+        rows, scores = self.fuse(query, channels, state=state)
+        rows, scores = self.collapse(rows, scores, k=k, state=state)
+        ranks = _ranks(rows, channels.dense_rows, channels.lex_rows, channels.use_rows)
         return self._hits(state, rows, scores, ranks)
+
+    def rows_of_documents(self, doc_ids: Sequence[str]) -> np.ndarray:
+        """Chunk rows of ``doc_ids`` in the current snapshot (unknown ids have none)."""
+        state = self._state
+        index = [state.doc_index[d] for d in doc_ids if d in state.doc_index]
+        return np.flatnonzero(np.isin(state.chunks.doc, index))
 
     def similar(
         self,
@@ -597,6 +607,18 @@ class Searcher:
                 )
             )
         return hits
+
+
+def _ranks(rows: np.ndarray, *ranked_lists: np.ndarray | None) -> dict[int, dict[str, int]]:
+    """{row: {channel: 1-based rank}} for ``rows`` in the dense, lexical and USE rankings."""
+    ranks: dict[int, dict[str, int]] = {int(r): {} for r in rows}
+    for name, ranked in zip(("dense", "lexical", "use"), ranked_lists, strict=True):
+        if ranked is None:
+            continue
+        for rank, row in enumerate(ranked.tolist(), start=1):
+            if row in ranks:
+                ranks[row][name] = rank
+    return ranks
 
 
 @functools.lru_cache(maxsize=4096)

@@ -11,11 +11,12 @@ from eval.answerer import (
     QuestionRecord,
     load_records,
     outcomes,
-    remove_documents,
     save_records,
     split_by_article,
+    without_documents,
 )
 from eval.beir import BeirDataset, BeirDoc
+from index.fusion import Channels
 from index.types import Hit
 from service.answer_features import CONFIDENCE_FEATURES, SENTENCE_FEATURES
 from service.answer_model import AnswerModel, LinearModel
@@ -25,24 +26,45 @@ def _hit(doc: str, n: int, score: float, ranks: dict[str, int]) -> Hit:
     return Hit(doc, f"{doc}#c{n}", doc, None, "fr", "other", "x", 0, 1, None, score, ranks)
 
 
-def test_removed_document_renumbers_ranks_and_fused_scores():
-    k, wd, wl = 10, 1.0, 2.0
+def test_channels_without_rows_move_the_others_up():
+    ch = Channels(
+        dense_rows=np.array([5, 1, 7]),
+        dense_scores=np.array([0.9, 0.8, 0.7]),
+        lex_rows=np.array([1, 5]),
+        lex_scores=np.array([4.0, 3.0]),
+        use_rows=np.array([7, 5]),
+        use_scores=np.array([0.6, 0.5]),
+    )
+    rest = ch.without(np.array([5]))
+    assert rest.dense_rows.tolist() == [1, 7] and rest.dense_scores.tolist() == [0.8, 0.7]
+    assert rest.lex_rows.tolist() == [1] and rest.lex_scores.tolist() == [4.0]
+    assert rest.use_rows.tolist() == [7] and rest.use_scores.tolist() == [0.6]
+    assert ch.without(np.array([], np.int64)).dense_rows.tolist() == [5, 1, 7]
 
-    def fused(d: int | None, lx: int | None) -> float:
-        return (wd / (k + d) if d else 0.0) + (wl / (k + lx) if lx else 0.0)
 
-    hits = [
-        _hit("gold", 0, fused(1, 1), {"dense": 1, "lexical": 1}),
-        _hit("near", 0, fused(2, 3), {"dense": 2, "lexical": 3}),
-        _hit("gold", 1, fused(4, 2), {"dense": 4, "lexical": 2}),
-        _hit("far", 0, fused(3, None), {"dense": 3}),
+def test_without_documents_fuses_the_smaller_index_exactly(tmp_path):
+    """The removed view equals what an index that never held the document returns (BM25 is
+    left out: its document frequencies still count the removed paragraph)."""
+    from index_docs import make_doc
+
+    from index import Indexer, Searcher
+    from ingest.embed import HashEmbedder
+
+    docs = [
+        make_doc("gold", ["La convention avec la Normandie dure six ans."]),
+        make_doc("near", ["La convention avec la Bretagne couvre la cardiologie."]),
+        make_doc("far", ["Le laboratoire de Lille étudie le diabète."]),
     ]
-    rest = remove_documents(hits, {"gold"}, fusion_k=k, weights={"dense": wd, "lexical": wl})
-    assert [h.chunk_id for h in rest] == ["near#c0", "far#c0"]
-    assert rest[0].ranks == {"dense": 1, "lexical": 1}  # both gold chunks ranked above it
-    assert rest[1].ranks == {"dense": 2}  # only gold#c0 was above it in dense
-    assert rest[0].score == pytest.approx(fused(1, 1))
-    assert rest[1].score == pytest.approx(fused(2, None))
+    Indexer(tmp_path / "all", HashEmbedder()).ingest_parsed(docs)
+    Indexer(tmp_path / "rest", HashEmbedder()).ingest_parsed(docs[1:])
+    question = "Combien de temps dure la convention avec la Normandie ?"
+    both = Searcher.open(tmp_path / "all", HashEmbedder(), lexical_weight=0.0)
+    full, rest = without_documents(both, question, {"gold"}, k=5, depth=50)
+    assert full[0].doc_id == "gold" and "gold" not in {h.doc_id for h in rest}
+    smaller = Searcher.open(tmp_path / "rest", HashEmbedder(), lexical_weight=0.0)
+    expected = smaller.search(question, k=5)
+    assert [(h.chunk_id, h.ranks) for h in rest] == [(h.chunk_id, h.ranks) for h in expected]
+    assert [h.score for h in rest] == pytest.approx([h.score for h in expected])
 
 
 def test_split_keeps_whole_articles_on_one_side_and_is_seeded():

@@ -222,17 +222,15 @@ def test_model_weights_change_the_choice(searcher):
 
 
 def test_removing_the_gold_document_leaves_the_topic_but_not_the_fact(searcher):
-    from eval.answerer import remove_documents
+    from eval.answerer import without_documents
 
     question = "Combien de temps dure la convention cadre avec Paris-Saclay ?"
-    hits = searcher.search(question, k=6)
+    hits, rest = without_documents(searcher, question, {"saclay"}, k=6, depth=50)
     assert "saclay" in {h.doc_id for h in hits}
     full = answer_from_hits(searcher, HashEmbedder(), question, hits, threshold=0.0, model=OVERLAP)
     assert full.answer is not None
     assert full.answer.sentence.text == "La convention cadre avec Paris-Saclay dure cinq ans."
     assert full.span is not None and full.span.text == "cinq ans"
-    weights = {"dense": searcher.options.dense_weight, "lexical": searcher.options.lexical_weight}
-    rest = remove_documents(hits, {"saclay"}, fusion_k=searcher.options.fusion_k, weights=weights)
     removed = answer_from_hits(
         searcher, HashEmbedder(), question, rest, threshold=0.0, model=OVERLAP
     )
