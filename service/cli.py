@@ -393,8 +393,13 @@ def eval_cmd(
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="seed of the BEIR query sample")] = 0,
     sweep: Annotated[
-        bool, typer.Option("--sweep/--no-sweep", help="sweep hybrid fusion weights on the gold set")
-    ] = True,
+        bool,
+        typer.Option(
+            "--sweep/--no-sweep",
+            help="also sweep fusion rules and weights (with --suite: on every set, chosen on "
+            "the macro average; adds minutes)",
+        ),
+    ] = False,
     answer_passages: Annotated[
         Path | None,
         typer.Option(
