@@ -920,6 +920,7 @@ def _add_ops_routes(app: FastAPI) -> None:
             counts=dict(searcher.counts()),
             version=app.version,
             writes_queued=service.writes.pending(),
+            channels=["dense", "lexical", *(["use"] if searcher.has_use else [])],
         )
 
     @app.get(

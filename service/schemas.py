@@ -584,6 +584,10 @@ class HealthResponse(BaseModel):
     counts: dict[str, int]
     version: str
     writes_queued: int = Field(description="uploads and deletes waiting for the writer")
+    channels: list[str] = Field(
+        default_factory=list,
+        description="retrieval channels searched: 'dense' (e5-small), 'lexical' (BM25), 'use'",
+    )
 
 
 class ErrorBody(BaseModel):

@@ -281,6 +281,7 @@ def test_service_with_the_channel_on(tmp_path: Path) -> None:
         hybrid = client.post("/search", json={"query": "Normandie six ans"})
         assert hybrid.status_code == 200 and hybrid.json()["results"][0]["doc_id"] == "a"
         assert client.app.state.service.searcher().has_use
+        assert client.get("/health").json()["channels"] == ["dense", "lexical", "use"]
 
 
 def test_service_without_the_channel_answers_mode_use_with_422(tmp_path: Path) -> None:
@@ -292,6 +293,7 @@ def test_service_without_the_channel_answers_mode_use_with_422(tmp_path: Path) -
         assert got.status_code == 422
         assert got.json()["error"]["code"] == "invalid_query"
         assert "PARTNERSEARCH_USE_CHANNEL" in got.json()["error"]["message"]
+        assert client.get("/health").json()["channels"] == ["dense", "lexical"]
 
 
 # -- /similar with both channels ---------------------------------------------------------
