@@ -47,7 +47,9 @@ def _latency(call: Callable[[str], Any], queries: Sequence[str], clear: Callable
     return _pct(times)
 
 
-def run(data: Path, corpus: Path, work: Path, *, queries: int) -> dict[str, Any]:
+def run(
+    data: Path, corpus: Path, work: Path, *, queries: int, backend: str | None = None
+) -> dict[str, Any]:
     from index import snapshot
     from ingest.embed import UseEmbedder, load_embedder
     from service.similar import similar_wordings
@@ -57,7 +59,11 @@ def run(data: Path, corpus: Path, work: Path, *, queries: int) -> dict[str, Any]
     if not target.exists():
         shutil.copytree(data, target)
     manifest = snapshot.current(target).manifest
-    settings = _settings(data_dir=target, backend=manifest["backend"], use_channel=True)
+    # The shipped backend by default: an index built by another one is searched as is when
+    # its probe vectors agree (index/compat.py), as the service would.
+    settings = _settings(
+        data_dir=target, use_channel=True, **({"backend": backend} if backend else {})
+    )
     embedder = load_embedder(**settings.embedder_options())
     use = UseEmbedder(threads=settings.use_threads)
     started = time.perf_counter()
@@ -85,7 +91,8 @@ def run(data: Path, corpus: Path, work: Path, *, queries: int) -> dict[str, Any]
         "commit": git_head(),
         "machine": machine_info(),
         "index": str(data),
-        "backend": manifest["backend"],
+        "backend": settings.backend,
+        "index_backend": manifest["backend"],
         "counts": counts,
         "use_added_seconds": round(add_seconds, 1),
         "use_vectors_embedded": report.chunks + report.sentences,
@@ -96,7 +103,8 @@ def run(data: Path, corpus: Path, work: Path, *, queries: int) -> dict[str, Any]
 def render(result: dict[str, Any]) -> str:
     c = result["counts"]
     lines = [
-        f"Index: {c['chunks']} chunks, {c['sentences']} sentences ({result['backend']}); "
+        f"Index: {c['chunks']} chunks, {c['sentences']} sentences (queries embedded with "
+        f"{result['backend']}, passages with {result.get('index_backend', result['backend'])}); "
         f"adding the USE channel took {result['use_added_seconds']} s.",
         "",
         "| call | p50 ms | p95 ms | mean ms |",
@@ -112,11 +120,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, required=True, help="index to copy")
     parser.add_argument("--corpus", type=Path, required=True, help="the files it was built from")
     parser.add_argument("--queries", type=int, default=201, help="distinct queries per call")
+    parser.add_argument("--backend", default=None, help="e5 backend [default: the shipped one]")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out")
     args = parser.parse_args(argv)
     folder = args.out / ("channels-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ"))
     folder.mkdir(parents=True)
-    result = run(args.data, args.corpus, folder, queries=args.queries)
+    result = run(args.data, args.corpus, folder, queries=args.queries, backend=args.backend)
     shutil.rmtree(folder / "data-use", ignore_errors=True)
     (folder / "channels.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     (folder / "channels.md").write_text(render(result), encoding="utf-8")

@@ -26,5 +26,8 @@ def test_render_lists_every_call() -> None:
         "latency": {"search, e5 + BM25": {"p50_ms": 5.0, "p95_ms": 9.0, "mean_ms": 6.0}},
     }
     text = render(result)
-    assert "Index: 10 chunks, 40 sentences (onnx); adding the USE channel took 1.5 s." in text
+    assert (
+        "Index: 10 chunks, 40 sentences (queries embedded with onnx, passages with onnx); "
+        "adding the USE channel took 1.5 s." in text
+    )
     assert "| search, e5 + BM25 | 5.0 | 9.0 | 6.0 |" in text

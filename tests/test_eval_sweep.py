@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from eval.sweep import SweepSet, sweep_suite
-from index.fusion import Channels, fuse
+from index.fusion import Channels, fuse_options
 from index.options import SearchOptions
 
 
@@ -23,15 +23,7 @@ class _FakeSearcher:
         return self._channels[text]
 
     def fuse(self, text: str, channels: Channels, *, options: SearchOptions):
-        return fuse(
-            channels,
-            method=options.fusion,
-            k=options.fusion_k,
-            dense_weight=options.dense_weight,
-            lexical_weight=options.lexical_weight,
-            adaptive=options.adaptive,
-            agreement_depth=options.agreement_depth,
-        )
+        return fuse_options(channels, options)
 
     def doc_ids_of(self, rows: np.ndarray) -> list[str]:
         return [f"d{r}" for r in rows.tolist()]

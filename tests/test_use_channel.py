@@ -14,7 +14,7 @@ from index_docs import make_doc
 from eval.sweep import USE_WEIGHTS, SweepSet, candidate_grid, sweep_suite
 from index import Indexer, Searcher
 from index import snapshot as snap
-from index.fusion import Channels, fuse
+from index.fusion import Channels, fuse, fuse_options
 from index.options import SearchOptions
 from ingest.embed import HashEmbedder, UseEmbedder
 from ingest.errors import IndexMismatchError, QueryError
@@ -150,49 +150,25 @@ CH3 = Channels(
 )
 
 
+def _fuse3(method: str, **weights: float) -> tuple[list[int], list[float]]:
+    opts = {"dense_weight": 1.0, "lexical_weight": 1.0, "use_weight": 1.0} | weights
+    rows, scores = fuse(CH3, method=method, k=10, adaptive=False, agreement_depth=10, **opts)
+    return rows.tolist(), scores.tolist()
+
+
 def test_rrf_adds_the_weighted_use_ranking() -> None:
-    rows, scores = fuse(
-        CH3,
-        method="rrf",
-        k=10,
-        dense_weight=1.0,
-        lexical_weight=1.0,
-        use_weight=2.0,
-        adaptive=False,
-        agreement_depth=10,
-    )
+    rows, scores = _fuse3("rrf", use_weight=2.0)
     # row 2: 1/12 + 2/11; row 3: 1/11 + 2/12; row 1: 1/11
-    assert rows.tolist() == [2, 3, 1]
-    assert scores.tolist() == pytest.approx([1 / 12 + 2 / 11, 1 / 11 + 2 / 12, 1 / 11])
+    assert rows == [2, 3, 1]
+    assert scores == pytest.approx([1 / 12 + 2 / 11, 1 / 11 + 2 / 12, 1 / 11])
     # Weight 0 is fusion without the channel.
-    rows0, _ = fuse(
-        CH3,
-        method="rrf",
-        k=10,
-        dense_weight=1.0,
-        lexical_weight=1.0,
-        use_weight=0.0,
-        adaptive=False,
-        agreement_depth=10,
-    )
-    assert rows0.tolist() == [1, 3, 2]
+    assert _fuse3("rrf", use_weight=0.0)[0] == [1, 3, 2]
 
 
 def test_convex_adds_the_min_max_scaled_use_scores() -> None:
-    rows, scores = fuse(
-        CH3,
-        method="convex",
-        k=10,
-        dense_weight=1.0,
-        lexical_weight=0.5,
-        use_weight=1.0,
-        adaptive=False,
-        agreement_depth=10,
-    )
+    rows, scores = _fuse3("convex", lexical_weight=0.5)
     # dense01: 1 -> 1, 2 -> 0; use01: 2 -> 1, 3 -> 0; bm25/max: 3 -> 1 (x 0.5)
-    assert dict(zip(rows.tolist(), scores.tolist(), strict=True)) == pytest.approx(
-        {1: 1.0, 2: 1.0, 3: 0.5}
-    )
+    assert dict(zip(rows, scores, strict=True)) == pytest.approx({1: 1.0, 2: 1.0, 3: 0.5})
 
 
 def test_use_weight_must_not_be_negative() -> None:
@@ -213,16 +189,7 @@ class _FakeSearcher:
         return self._channels[text]
 
     def fuse(self, query: str, channels: Channels, *, options: SearchOptions):
-        return fuse(
-            channels,
-            method=options.fusion,
-            k=options.fusion_k,
-            dense_weight=options.dense_weight,
-            lexical_weight=options.lexical_weight,
-            use_weight=options.use_weight,
-            adaptive=options.adaptive,
-            agreement_depth=options.agreement_depth,
-        )
+        return fuse_options(channels, options)
 
     def chunk_ids_of(self, rows: np.ndarray) -> list[str]:
         return [f"r{int(r)}" for r in rows]
