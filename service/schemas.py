@@ -148,7 +148,8 @@ class SearchRequest(_Strict):
     k: int = Field(10, ge=1, le=MAX_K, strict=True, description="number of passages")
     mode: Mode | None = Field(
         None,
-        description="hybrid (dense + BM25), dense or lexical; default PARTNERSEARCH_DEFAULT_MODE",
+        description="hybrid (e5 + BM25, + USE with the USE channel on), dense (e5), lexical "
+        "(BM25) or use (USE alone; needs the channel); default PARTNERSEARCH_DEFAULT_MODE",
     )
     filters: FiltersIn | None = None
 
