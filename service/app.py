@@ -45,14 +45,9 @@ from index import Indexer, IngestReport, Searcher, clean_leftovers
 from ingest import SUPPORTED_SUFFIXES, parse_file
 from ingest.embed import DEFAULT_MODEL, Embedder, UseEmbedder, load_embedder
 from ingest.errors import (
-    AnswerModelError,
-    FileLimitError,
-    IndexMismatchError,
     IndexNotFoundError,
     IngestError,
-    ModelBuildError,
     PartnerSearchError,
-    QueryError,
 )
 from service.answer import answer_question
 from service.answer_model import AnswerModel, load_answer_model
@@ -126,17 +121,6 @@ class ApiError(Exception):
         self.headers = headers
 
 
-# PartnerSearchError subclass -> (status, code); the first matching class wins.
-_ERROR_MAP: tuple[tuple[type[PartnerSearchError], int, str], ...] = (
-    (QueryError, 422, "invalid_query"),
-    (FileLimitError, 413, "file_over_limits"),
-    (IngestError, 422, "unreadable_file"),
-    (IndexNotFoundError, 503, "index_not_ready"),
-    (IndexMismatchError, 409, "index_mismatch"),
-    (ModelBuildError, 503, "model_unavailable"),
-    (AnswerModelError, 503, "answer_model_unavailable"),
-    (PartnerSearchError, 400, "bad_request"),
-)
 _STATUS_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -516,10 +500,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(PartnerSearchError)
     async def _domain_error(_: Request, exc: PartnerSearchError) -> JSONResponse:
-        for cls, status, code in _ERROR_MAP:
-            if isinstance(exc, cls):
-                return _error(status, code, str(exc))
-        return _error(400, "bad_request", str(exc))  # pragma: no cover - the map ends with the base
+        # Each error class carries its HTTP status and code (ingest/errors.py).
+        return _error(exc.status, exc.code, str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -872,12 +854,10 @@ def _parse_all(payload: list[tuple[str, bytes]], service: _Service, tmp: Path) -
                 overlap_tokens=s.chunk_overlap_tokens,
                 limits=limits,
             )
-        except FileLimitError as exc:
-            raise ApiError(413, "file_over_limits", str(exc).replace(str(path), name)) from exc
-        except IngestError as exc:
+        except IngestError as exc:  # FileLimitError (413) included: the class says which
             # The temp path means nothing to the client: name the uploaded file instead.
             reason = str(exc).replace(str(path), name)
-            raise ApiError(422, "unreadable_file", reason) from exc
+            raise ApiError(exc.status, exc.code, reason) from exc
 
 
 def _file_result(name: str, report: IngestReport) -> UploadFileResult:

@@ -28,15 +28,27 @@ def test_readme_make_targets_exist_and_ci_runs_the_test_command():
     assert re.search(r"^make test$", ci, flags=re.M)
 
 
+def _error_classes(base: type) -> list[type]:
+    out = [base]
+    for sub in base.__subclasses__():
+        out += _error_classes(sub)
+    return out
+
+
 def test_readme_error_table_matches_the_codes_the_api_answers():
+    from ingest.errors import PartnerSearchError
+
     source = (REPO / "service" / "app.py").read_text(encoding="utf-8")
     raised = set()
     for pattern in (
         r"ApiError\(\s*(\d{3}),\s*\"(\w+)\"",
         r"_error\(\s*(\d{3}),\s*\"(\w+)\"",
-        r"\(\w+Error, (\d{3}), \"(\w+)\"\)",
     ):
         raised |= {(int(status), code) for status, code in re.findall(pattern, source)}
+    # Every PartnerSearchError answers with the status and code its class carries.
+    classes = _error_classes(PartnerSearchError)
+    raised |= {(cls.status, cls.code) for cls in classes}
+    source += " ".join(f'"{cls.code}"' for cls in classes)
     documented = {
         (int(status), code)
         for status, code in re.findall(r"^\| (\d{3}) \| `(\w+)` \|", README, flags=re.M)
