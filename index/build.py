@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Literal, get_args
+from typing import get_args
 
 import numpy as np
 from tqdm import tqdm
@@ -32,7 +32,7 @@ from index.langdir import LangDirection
 from index.lexical import LexicalIndex, analyze
 from index.rows import write_rows
 from index.store import Store
-from index.types import IngestReport
+from index.types import ChunkVectors, IngestReport
 from ingest.embed import Embedder
 from ingest.errors import IndexMismatchError, IngestError
 from ingest.readers import ReadLimits
@@ -43,10 +43,6 @@ logger = logging.getLogger(__name__)
 __all__ = ["Indexer"]
 
 _UPLOADS = cleanup.UPLOADS
-
-#: How chunk vectors are made: embedded from the chunk's own text, or pooled (normalised
-#: mean) from its sentences' vectors, which skips one model pass per chunk.
-ChunkVectors = Literal["embedded", "pooled"]
 
 
 def _project_version() -> str:

@@ -11,6 +11,11 @@ from ingest.types import DocType, Lang
 __all__ = ["Filters", "Hit", "IngestReport", "Mode", "SentenceHit"]
 
 Mode = Literal["hybrid", "dense", "lexical", "use"]
+#: How chunk vectors are made: embedded from the chunk's own text, or pooled (normalised
+#: mean) from its sentences' vectors, which skips one model pass per chunk.
+ChunkVectors = Literal["embedded", "pooled"]
+#: What is retrieved: packed chunks, or sliding sentence windows.
+Passages = Literal["chunks", "windows"]
 
 
 @dataclass(frozen=True, slots=True)

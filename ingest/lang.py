@@ -46,6 +46,17 @@ def _function_word_vote(text: str) -> Lang | None:
     return None
 
 
+_SEEDED: list[bool] = []
+
+
+def _seed_langdetect(factory: type) -> None:
+    """langdetect samples randomly; a fixed seed, set once before its first use (it is
+    imported lazily), makes every call deterministic."""
+    if not _SEEDED:
+        factory.seed = 0
+        _SEEDED.append(True)
+
+
 def detect_lang(text: str, *, default: Lang = "other", quick: bool = False) -> Lang:
     """Return "fr", "en" or "other" for ``text``; ``default`` when it is too short to tell.
 
@@ -59,8 +70,7 @@ def detect_lang(text: str, *, default: Lang = "other", quick: bool = False) -> L
     from langdetect import DetectorFactory, detect_langs
     from langdetect.lang_detect_exception import LangDetectException
 
-    # langdetect samples randomly; a fixed seed makes every call deterministic.
-    DetectorFactory.seed = 0
+    _seed_langdetect(DetectorFactory)
     try:
         guesses = detect_langs(text)
     except LangDetectException:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from index.options import SearchOptions
-from ingest.embed import DEFAULT_BACKEND
+from index.options import FusionMethod, SearchOptions
+from index.types import ChunkVectors, Mode, Passages
+from ingest.embed import DEFAULT_BACKEND, Backend
 from ingest.readers import ReadLimits
 
 _LIMITS = ReadLimits()  # the readers' defaults, so library and service agree
@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     )
     cache: Path = Field(default_factory=default_cache_dir, description="built model cache")
     data_dir: Path = Field(default_factory=default_data_dir, description="index directory")
-    backend: Literal["onnx", "onnx-int8", "torch"] = Field(
+    backend: Backend = Field(
         DEFAULT_BACKEND,
         description="how the built-in model runs: onnxruntime float32, onnxruntime int8 (faster, "
         "less exact), or sentence-transformers/torch (any other PARTNERSEARCH_MODEL always runs "
@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     batch_size: int = Field(32, ge=1, le=1024, description="embedding batch size")
     chunk_max_tokens: int = Field(200, ge=32, le=512, description="chunk size in model tokens")
     chunk_overlap_tokens: int = Field(30, ge=0, le=128, description="overlap between chunks")
-    passages: Literal["chunks", "windows"] = Field(
+    passages: Passages = Field(
         "chunks",
         description="what is retrieved: chunks packed to chunk_max_tokens, or sliding windows "
         "of window_sentences sentences every window_stride sentences",
@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     window_stride: int = Field(2, ge=1, le=16, description="sentences between window starts")
     # "embedded" until the development suite says pooled vectors lose nothing (README,
     # "Fewer embeddings per chunk").
-    chunk_vectors: Literal["embedded", "pooled"] = Field(
+    chunk_vectors: ChunkVectors = Field(
         "embedded",
         description="chunk vectors embedded from the chunk's text, or pooled from its "
         "sentences' vectors (one model pass fewer per chunk)",
@@ -89,10 +89,10 @@ class Settings(BaseSettings):
         "its vectors at the next ingest)",
     )
     use_threads: int = Field(1, ge=1, le=64, description="BLAS threads of one USE call")
-    default_mode: Literal["hybrid", "dense", "lexical", "use"] = "hybrid"
+    default_mode: Mode = "hybrid"
     # Retrieval defaults live in index.options.SearchOptions (one home, with the report
     # that chose them); these fields only let the environment override them.
-    fusion: Literal["rrf", "convex"] = Field(
+    fusion: FusionMethod = Field(
         _SEARCH.fusion, description="hybrid fusion: reciprocal rank (rrf) or convex score mix"
     )
     fusion_k: int = Field(
