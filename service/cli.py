@@ -29,6 +29,27 @@ def _settings() -> Settings:
     return Settings()
 
 
+def _embedders(ctx: typer.Context, settings: Settings) -> tuple[Embedder, Embedder | None]:
+    """The embedders a command uses: ``ctx.obj["embedders"](settings)`` when the caller
+    injected a factory (tests: ``CliRunner().invoke(app, args, obj={"embedders": f})``),
+    else what the settings name (service.wiring)."""
+    factory = (ctx.obj or {}).get("embedders")
+    if factory is not None:
+        return factory(settings)
+    from service.wiring import load_embedders
+
+    return load_embedders(settings)
+
+
+def _injected(ctx: typer.Context, settings: Settings) -> dict[str, Embedder | None]:
+    """Keyword arguments handing injected embedders to eval's entry points (none: they
+    load the settings' own after checking their inputs)."""
+    if (ctx.obj or {}).get("embedders") is None:
+        return {}
+    embedder, use = _embedders(ctx, settings)
+    return {"embedder": embedder, "use_embedder": use}
+
+
 def _fail(exc: Exception) -> None:
     typer.echo(f"error: {exc}", err=True)
     raise typer.Exit(code=1)
@@ -67,6 +88,7 @@ def build_model() -> None:
 
 @app.command("ingest")
 def ingest_cmd(
+    ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="files or folders (searched recursively)")],
     prune: Annotated[
         bool, typer.Option("--prune", help="remove documents whose files are gone from PATHs")
@@ -80,11 +102,11 @@ def ingest_cmd(
 
     Exits 1 only when nothing could be ingested.
     """
-    from service.wiring import load_embedders, make_indexer
+    from service.wiring import make_indexer
 
     settings = _settings()
     try:
-        embedder, use = load_embedders(settings)
+        embedder, use = _embedders(ctx, settings)
         indexer = make_indexer(settings, embedder, use, show_progress=sys.stderr.isatty())
         report = indexer.ingest(paths, prune=prune, rebuild=rebuild)
     except PartnerSearchError as exc:
@@ -154,11 +176,11 @@ def _cli_filters(
     return filters.to_filters()
 
 
-def _open_index(settings: Settings) -> tuple[Embedder, Searcher]:
-    from service.wiring import load_embedders, open_searcher
+def _open_index(ctx: typer.Context, settings: Settings) -> tuple[Embedder, Searcher]:
+    from service.wiring import open_searcher
 
     # Loaded here, not at import: `partnersearch --help` must not touch the model.
-    embedder, use = load_embedders(settings)
+    embedder, use = _embedders(ctx, settings)
     return embedder, open_searcher(settings, embedder, use)
 
 
@@ -204,6 +226,7 @@ def serve(
 
 @app.command("search")
 def search_cmd(
+    ctx: typer.Context,
     query: Annotated[str, typer.Argument(help="words or a question, French or English")],
     k: _K = 10,
     mode: Annotated[
@@ -226,7 +249,7 @@ def search_cmd(
     _check_query(query, settings)
     filters = _cli_filters(lang, doc_type, date_from, date_to, partner, doc)
     try:
-        _, searcher = _open_index(settings)
+        _, searcher = _open_index(ctx, settings)
         started = time.perf_counter()
         hits = searcher.search(query, k=k, mode=mode or settings.default_mode, filters=filters)
     except PartnerSearchError as exc:
@@ -245,6 +268,7 @@ def search_cmd(
 
 @app.command("ask")
 def ask_cmd(
+    ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="a question, French or English")],
     k: _K = 10,
     lang: _FilterLang = None,
@@ -267,7 +291,7 @@ def ask_cmd(
     filters = _cli_filters(lang, doc_type, date_from, date_to, partner, doc)
     try:
         model = load_answer_model(settings.answer_model_path())
-        embedder, searcher = _open_index(settings)
+        embedder, searcher = _open_index(ctx, settings)
         started = time.perf_counter()
         result = answer_question(
             searcher,
@@ -308,6 +332,7 @@ def ask_cmd(
 
 @app.command("similar")
 def similar_cmd(
+    ctx: typer.Context,
     text: Annotated[str, typer.Argument(help="a sentence to find precedent wordings for")],
     k: _K = 10,
     lang: _FilterLang = None,
@@ -328,7 +353,7 @@ def similar_cmd(
     _check_query(text, settings)
     filters = _cli_filters(lang, doc_type, date_from, date_to, partner, doc)
     try:
-        _, searcher = _open_index(settings)
+        _, searcher = _open_index(ctx, settings)
         started = time.perf_counter()
         groups = similar_wordings(
             searcher, text, k=k, filters=filters, dup_overlap=settings.similar_dup_overlap
@@ -351,6 +376,7 @@ def similar_cmd(
 
 @app.command("eval")
 def eval_cmd(
+    ctx: typer.Context,
     suite: Annotated[
         str | None,
         typer.Option(
@@ -435,6 +461,7 @@ def eval_cmd(
             gold = True if gold is None else gold
         report = run_eval(
             settings,
+            **_injected(ctx, settings),
             gold=gold if gold is not None else not beir,
             corpus=corpus,
             beir=beir or (),
@@ -477,6 +504,7 @@ def eval_cmd(
 
 @app.command("train-answerer")
 def train_answerer_cmd(
+    ctx: typer.Context,
     piaf: Annotated[
         Path,
         typer.Option("--piaf", help="PIAF BEIR folder with answers.jsonl"),
@@ -526,6 +554,7 @@ def train_answerer_cmd(
     try:
         result = train_answerer(
             settings,
+            **_injected(ctx, settings),
             piaf=piaf,
             work_dir=work_dir or default_work_dir(settings) / "answerer",
             corpus=corpus_dir,

@@ -37,6 +37,9 @@ QUERIES = [
 ]
 QRELS = "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t2\nq2\td4\t0\n"
 
+#: The CLI's embedders seam (no monkeypatching): a HashEmbedder, no USE channel.
+FAKE_EMBEDDERS = {"embedders": lambda settings: (HashEmbedder(), None)}
+
 
 def write_beir(root: Path, qrels: str = QRELS) -> Path:
     (root / "qrels").mkdir(parents=True)
@@ -118,11 +121,10 @@ def test_evaluate_beir_scores_lexical_exactly(tmp_path):
 def test_cli_eval_beir_writes_a_report(tmp_path, monkeypatch):
     from service.cli import app
 
-    monkeypatch.setattr("ingest.embed.load_embedder", lambda *a, **k: HashEmbedder())
     monkeypatch.setenv("PARTNERSEARCH_DATA_DIR", str(tmp_path / "data"))
     root = write_beir(tmp_path / "tiny")
     args = ["eval", "--beir", str(root), "--modes", "lexical", "--out", str(tmp_path / "reports")]
-    result = CliRunner().invoke(app, args)
+    result = CliRunner().invoke(app, args, obj=FAKE_EMBEDDERS)
     assert result.exit_code == 0, result.output
     assert "tiny lexical  ndcg@10 0.500  recall@100 0.500  mrr@10 0.500" in result.output
     (folder,) = (tmp_path / "reports").iterdir()
@@ -139,9 +141,10 @@ def test_cli_eval_beir_writes_a_report(tmp_path, monkeypatch):
 def test_cli_eval_rejects_unknown_mode(tmp_path, monkeypatch):
     from service.cli import app
 
-    monkeypatch.setattr("ingest.embed.load_embedder", lambda *a, **k: HashEmbedder())
     root = write_beir(tmp_path / "tiny")
-    result = CliRunner().invoke(app, ["eval", "--beir", str(root), "--modes", "lexical,bm42"])
+    result = CliRunner().invoke(
+        app, ["eval", "--beir", str(root), "--modes", "lexical,bm42"], obj=FAKE_EMBEDDERS
+    )
     assert result.exit_code == 1
     assert "error: unknown mode(s) ['bm42']; choose among hybrid, dense, lexical" in result.output
 
@@ -201,14 +204,13 @@ def test_macro_average_is_the_mean_over_sets_gold_included() -> None:
 def test_cli_suite_scores_every_set_and_the_gold_set_with_a_macro_average(tmp_path, monkeypatch):
     from service.cli import app
 
-    monkeypatch.setattr("ingest.embed.load_embedder", lambda *a, **k: HashEmbedder())
     monkeypatch.setenv("PARTNERSEARCH_DATA_DIR", str(tmp_path / "data"))
     names = ("scifact_beir", "piaf_v1.1", "service_public_qr_dev", "diabla_fr_en")
     for name in names:
         write_beir(tmp_path / "evaldata" / name)
     args = ["eval", "--suite", "dev", "--evaldata", str(tmp_path / "evaldata"), "--no-sweep"]
     args += ["--modes", "lexical", "--out", str(tmp_path / "reports")]
-    result = CliRunner().invoke(app, args)
+    result = CliRunner().invoke(app, args, obj=FAKE_EMBEDDERS)
     assert result.exit_code == 0, result.output
     (folder,) = (tmp_path / "reports").iterdir()
     metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))

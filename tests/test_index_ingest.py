@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import ingest.embed
 from index import Indexer, Searcher
 from index.dense import DenseIndex
 from ingest.embed import HashEmbedder
@@ -165,20 +164,24 @@ def test_uploads_are_kept_in_the_data_dir_and_failures_change_nothing(
 def cli_env(tmp_path, monkeypatch) -> Path:
     data = tmp_path / "data"
     monkeypatch.setenv("PARTNERSEARCH_DATA_DIR", str(data))
-    monkeypatch.setattr(ingest.embed, "load_embedder", lambda *a, **kw: HashEmbedder())
     return data
+
+
+def _fake(dim: int = 64) -> dict:
+    """The CLI's embedders seam: a HashEmbedder of ``dim``, no USE channel."""
+    return {"embedders": lambda settings: (HashEmbedder(dim=dim), None)}
 
 
 def test_cli_ingest_prints_a_summary_and_is_incremental(cli_env, corpus_copy) -> None:
     runner = CliRunner()
-    first = runner.invoke(app, ["ingest", str(corpus_copy)])
+    first = runner.invoke(app, ["ingest", str(corpus_copy)], obj=_fake())
     assert first.exit_code == 0, first.output
     lines = first.stdout.splitlines()
     assert lines[0] == "files read: 5" and lines[1] == "skipped: 0"
     assert lines[2] == "documents: 5 (added 5, updated 0, unchanged 0, removed 0)"
     assert lines[5] == "languages: en 1, fr 4"
     assert lines[3].startswith("chunks: ") and lines[3].endswith(" embedded)")
-    second = runner.invoke(app, ["ingest", str(corpus_copy)])
+    second = runner.invoke(app, ["ingest", str(corpus_copy)], obj=_fake())
     assert second.exit_code == 0
     assert "documents: 5 (added 0, updated 0, unchanged 5, removed 0)" in second.stdout
     assert "(0 embedded)" in second.stdout.splitlines()[3]
@@ -186,10 +189,10 @@ def test_cli_ingest_prints_a_summary_and_is_incremental(cli_env, corpus_copy) ->
 
 def test_cli_ingest_prune_and_partial_failure_exit_zero(cli_env, corpus_copy) -> None:
     runner = CliRunner()
-    assert runner.invoke(app, ["ingest", str(corpus_copy)]).exit_code == 0
+    assert runner.invoke(app, ["ingest", str(corpus_copy)], obj=_fake()).exit_code == 0
     (corpus_copy / f"{INTERVIEW}.txt").unlink()
     (corpus_copy / "empty.txt").write_bytes(b"")
-    result = runner.invoke(app, ["ingest", "--prune", str(corpus_copy)])
+    result = runner.invoke(app, ["ingest", "--prune", str(corpus_copy)], obj=_fake())
     assert result.exit_code == 0, result.output
     assert "skipped: 1" in result.stdout and f"  {corpus_copy / 'empty.txt'}: " in result.stdout
     assert "documents: 4 (added 0, updated 0, unchanged 4, removed 1)" in result.stdout
@@ -199,27 +202,26 @@ def test_cli_ingest_exits_1_when_nothing_could_be_ingested(cli_env, tmp_path) ->
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "empty.txt").write_bytes(b"")
-    result = CliRunner().invoke(app, ["ingest", str(bad)])
+    result = CliRunner().invoke(app, ["ingest", str(bad)], obj=_fake())
     assert result.exit_code == 1
     assert "files read: 1" in result.stdout and "skipped: 1" in result.stdout
     assert "error: nothing could be ingested" in result.stderr
-    missing = CliRunner().invoke(app, ["ingest", str(tmp_path / "nope")])
+    missing = CliRunner().invoke(app, ["ingest", str(tmp_path / "nope")], obj=_fake())
     assert (
         missing.exit_code == 1
         and f"{tmp_path / 'nope'}: no such file or directory" in missing.stdout
     )
 
 
-def test_cli_ingest_with_another_model_asks_for_rebuild(cli_env, corpus_copy, monkeypatch) -> None:
+def test_cli_ingest_with_another_model_asks_for_rebuild(cli_env, corpus_copy) -> None:
     runner = CliRunner()
-    assert runner.invoke(app, ["ingest", str(corpus_copy)]).exit_code == 0
-    monkeypatch.setattr(ingest.embed, "load_embedder", lambda *a, **kw: HashEmbedder(dim=32))
-    result = runner.invoke(app, ["ingest", str(corpus_copy)])
+    assert runner.invoke(app, ["ingest", str(corpus_copy)], obj=_fake()).exit_code == 0
+    result = runner.invoke(app, ["ingest", str(corpus_copy)], obj=_fake(32))
     assert result.exit_code == 1
     assert result.stderr.strip() == (
         f"error: index in {cli_env} built with 'hash-64@hash64 (hash)', dim 64, but the "
         "configured model is 'hash-32@hash32 (hash)', dim 32; re-run partnersearch ingest "
         "--rebuild PATH"
     )
-    rebuilt = runner.invoke(app, ["ingest", "--rebuild", str(corpus_copy)])
+    rebuilt = runner.invoke(app, ["ingest", "--rebuild", str(corpus_copy)], obj=_fake(32))
     assert rebuilt.exit_code == 0 and "added 5" in rebuilt.stdout

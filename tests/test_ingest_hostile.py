@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import ingest.embed
 from index import Indexer
 from ingest import IngestError, parse_file
 from ingest.embed import HashEmbedder
@@ -24,6 +23,9 @@ from service.cli import app
 COUNT = HashEmbedder().count_tokens
 REPO = Path(__file__).resolve().parent.parent
 GOOD_TEXT = "Lille, le 8 juillet 2024\n\nL'Inserm et le CHU de Lille signent une convention.\n"
+
+#: The CLI's embedders seam (no monkeypatching): a HashEmbedder, no USE channel.
+FAKE_EMBEDDERS = {"embedders": lambda settings: (HashEmbedder(), None)}
 
 
 def _docx_bytes(paragraphs: list[str]) -> bytes:
@@ -134,9 +136,8 @@ def test_cli_prints_one_summary_line_for_a_zip_bomb_and_ingests_the_rest(
     docs.mkdir()
     bomb = _bomb(docs)
     (docs / "good.txt").write_text(GOOD_TEXT, encoding="utf-8")
-    monkeypatch.setattr(ingest.embed, "load_embedder", lambda *a, **k: HashEmbedder())
     monkeypatch.setenv("PARTNERSEARCH_DATA_DIR", str(tmp_path / "data"))
-    result = CliRunner().invoke(app, ["ingest", str(docs)])
+    result = CliRunner().invoke(app, ["ingest", str(docs)], obj=FAKE_EMBEDDERS)
     assert result.exit_code == 0, result.output
     assert "Traceback" not in result.output
     lines = result.output.splitlines()

@@ -10,7 +10,6 @@ import pytest
 from service_testdata import BOILERPLATE_FR, DOCS, build_index
 from typer.testing import CliRunner
 
-import ingest.embed
 from ingest.embed import HashEmbedder
 from service.cli import app
 
@@ -24,14 +23,13 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture()
 def run(data_dir: Path, monkeypatch: pytest.MonkeyPatch):
-    # The CLI loads PARTNERSEARCH_MODEL through ingest.embed.load_embedder: hand it the fake.
-    monkeypatch.setattr(ingest.embed, "load_embedder", lambda *a, **k: HashEmbedder())
     monkeypatch.setenv("PARTNERSEARCH_DATA_DIR", str(data_dir))
     monkeypatch.setenv("PARTNERSEARCH_ANSWER_THRESHOLD", "0")
     runner = CliRunner()
 
     def invoke(*args: str):
-        return runner.invoke(app, list(args))
+        # The CLI's seam: an embedders factory in the context object (no monkeypatching).
+        return runner.invoke(app, list(args), obj={"embedders": lambda s: (HashEmbedder(), None)})
 
     return invoke
 
