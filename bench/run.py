@@ -331,14 +331,28 @@ def chunk_texts(data_dir: Path) -> list[tuple[str, str]]:
 
 
 def _backend_env(backend: str, data_dir: Path) -> dict[str, str]:
+    """The environment of a ``partnersearch`` process over ``data_dir``. The USE channel
+    follows the index: this benchmark builds e5 + BM25 indexes (the channel's own cost is
+    bench/channels.py's), so servers and re-ingests run without it unless the index has it."""
     return {
         **os.environ,
         "PARTNERSEARCH_DATA_DIR": str(data_dir),
         "PARTNERSEARCH_CACHE": str(_cache_dir()),
         "PARTNERSEARCH_BACKEND": backend,
+        "PARTNERSEARCH_USE_CHANNEL": "true" if _index_has_use(data_dir) else "false",
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
     }
+
+
+def _index_has_use(data_dir: Path) -> bool:
+    from index import snapshot
+
+    try:
+        ref = snapshot.current(data_dir)
+    except Exception:  # no index, or another format: the process reports it itself
+        return False
+    return ref is not None and "use" in ref.manifest
 
 
 def _cli_reingest(data_dir: Path, corpus: Path, backend: str) -> float:

@@ -439,3 +439,17 @@ def test_a_server_that_fails_to_start_is_reported_not_fatal() -> None:
     lines = run.target_summary({"order": ["100k"], "sizes": {"100k": r}})
     assert "- **missed**: 100k: server starts (`torch`): server exited with 3 " in "\n".join(lines)
     assert not any("100k: cold start" in line and "torch" in line for line in lines)
+
+
+def test_servers_run_the_use_channel_only_over_an_index_that_has_it(tmp_path) -> None:
+    from index_docs import make_doc
+
+    from index import Indexer
+    from ingest.embed import HashEmbedder
+
+    docs = [make_doc("a", ["La convention avec la Normandie dure six ans."])]
+    Indexer(tmp_path / "plain", HashEmbedder()).ingest_parsed(docs)
+    Indexer(tmp_path / "use", HashEmbedder(), use_embedder=HashEmbedder(dim=32)).ingest_parsed(docs)
+    assert run._backend_env("onnx", tmp_path / "plain")["PARTNERSEARCH_USE_CHANNEL"] == "false"
+    assert run._backend_env("onnx", tmp_path / "use")["PARTNERSEARCH_USE_CHANNEL"] == "true"
+    assert run._backend_env("onnx", tmp_path / "none")["PARTNERSEARCH_USE_CHANNEL"] == "false"
