@@ -100,6 +100,34 @@ def run(
     }
 
 
+def cold_start(work: Path, *, backend: str | None = None, runs: int = 3) -> dict[str, Any]:
+    """Cold start (spawn to first /ask) and peak RSS of ``partnersearch serve`` over corpus/,
+    indexed with and without the USE channel (bench.run's server helpers; the server runs
+    the channel exactly when its index has it)."""
+    from bench.run import serve_once
+    from service.wiring import load_embedders, make_indexer
+
+    out: dict[str, Any] = {}
+    for label, on in (("e5 + BM25", False), ("e5 + BM25 + USE", True)):
+        data = work / f"corpus-{'use' if on else 'plain'}"
+        settings = _settings(
+            data_dir=data, use_channel=on, **({"backend": backend} if backend else {})
+        )
+        embedder, use = load_embedders(settings)
+        make_indexer(settings, embedder, use).ingest([REPO / "corpus"])
+        got = [
+            serve_once(data, settings.backend, work / f"serve-{on}-{i}.log") for i in range(runs)
+        ]
+        failed = [g["failed"] for g in got if "failed" in g]
+        if failed:
+            raise RuntimeError(f"server failed: {failed[0]}")
+        out[label] = {
+            "cold_start_s": [round(g["cold_start_s"], 2) for g in got],
+            "peak_rss_mb": [round(g["peak_rss_mb"]) for g in got],
+        }
+    return out
+
+
 def render(result: dict[str, Any]) -> str:
     c = result["counts"]
     lines = [
@@ -112,6 +140,15 @@ def render(result: dict[str, Any]) -> str:
     ]
     for name, r in result["latency"].items():
         lines.append(f"| {name} | {r['p50_ms']} | {r['p95_ms']} | {r['mean_ms']} |")
+    if result.get("cold_start"):
+        lines += [
+            "",
+            "| server over corpus/ | cold start s (each run) | peak RSS MB |",
+            "|---|---|---|",
+        ]
+        for name, r in result["cold_start"].items():
+            cold = ", ".join(f"{x:.2f}" for x in r["cold_start_s"])
+            lines.append(f"| {name} | {cold} | {max(r['peak_rss_mb'])} |")
     return "\n".join(lines) + "\n"
 
 
@@ -121,11 +158,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--corpus", type=Path, required=True, help="the files it was built from")
     parser.add_argument("--queries", type=int, default=201, help="distinct queries per call")
     parser.add_argument("--backend", default=None, help="e5 backend [default: the shipped one]")
+    parser.add_argument(
+        "--cold-start", action="store_true", help="also time server start-up over corpus/"
+    )
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out")
     args = parser.parse_args(argv)
     folder = args.out / ("channels-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ"))
     folder.mkdir(parents=True)
     result = run(args.data, args.corpus, folder, queries=args.queries, backend=args.backend)
+    if args.cold_start:
+        result["cold_start"] = cold_start(folder, backend=args.backend)
     shutil.rmtree(folder / "data-use", ignore_errors=True)
     (folder / "channels.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     (folder / "channels.md").write_text(render(result), encoding="utf-8")

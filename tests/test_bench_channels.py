@@ -31,3 +31,16 @@ def test_render_lists_every_call() -> None:
         "adding the USE channel took 1.5 s." in text
     )
     assert "| search, e5 + BM25 | 5.0 | 9.0 | 6.0 |" in text
+
+
+def test_render_adds_the_cold_start_table() -> None:
+    result = {
+        "counts": {"chunks": 1, "sentences": 2},
+        "backend": "onnx",
+        "use_added_seconds": 0.5,
+        "latency": {},
+        "cold_start": {
+            "e5 + BM25 + USE": {"cold_start_s": [6.4, 6.5], "peak_rss_mb": [1353, 1355]}
+        },
+    }
+    assert "| e5 + BM25 + USE | 6.40, 6.50 | 1355 |" in render(result)
