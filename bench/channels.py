@@ -16,24 +16,13 @@ import argparse
 import datetime as dt
 import json
 import shutil
-import statistics
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.run import REPO, _settings, git_head, machine_info
+from bench.run import REPO, _pct, _settings, git_head, machine_info
 from bench.scale_corpus import generate_queries
-
-
-def _pct(times: Sequence[float]) -> dict[str, float]:
-    ms = sorted(t * 1000 for t in times)
-    return {
-        "n": len(ms),
-        "p50_ms": round(statistics.median(ms), 2),
-        "p95_ms": round(ms[int(0.95 * (len(ms) - 1))], 2),
-        "mean_ms": round(statistics.fmean(ms), 2),
-    }
 
 
 def _latency(call: Callable[[str], Any], queries: Sequence[str], clear: Callable[[], None]):
@@ -139,7 +128,7 @@ def render(result: dict[str, Any]) -> str:
         "|---|---|---|---|",
     ]
     for name, r in result["latency"].items():
-        lines.append(f"| {name} | {r['p50_ms']} | {r['p95_ms']} | {r['mean_ms']} |")
+        lines.append(f"| {name} | {r['p50']:.2f} | {r['p95']:.2f} | {r['mean']:.2f} |")
     if result.get("cold_start"):
         lines += [
             "",

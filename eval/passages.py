@@ -21,7 +21,7 @@ from tqdm import tqdm
 from eval.beir import load_beir, write_beir_corpus
 from eval.gold import contains_answer
 from eval.similar import similar_metrics
-from ingest.errors import EvalDataError, IndexMismatchError, QueryError
+from ingest.errors import EvalDataError, QueryError
 
 if TYPE_CHECKING:
     from index.options import SearchOptions
@@ -56,6 +56,7 @@ def score_answer_passages(
     """{"passages", "n_questions", "modes": {mode: hit@1/hit@5/mrr@10}} on a seeded sample
     of PIAF's questions; EvalDataError without answers.jsonl."""
     from eval.answerer import load_piaf_answers
+    from eval.run import _own_index
     from service.wiring import make_indexer, open_searcher
 
     answers_file = Path(piaf) / "answers.jsonl"
@@ -73,14 +74,7 @@ def score_answer_passages(
     indexer = make_indexer(
         settings, embedder, use_embedder, data_dir=data_dir, show_progress=show_progress
     )
-    try:
-        indexer.ingest([files], prune=True)
-    except IndexMismatchError as exc:  # eval's own cache, built by another model
-        import shutil
-
-        logger.warning("rebuilding %s: %s", data_dir, exc)
-        shutil.rmtree(data_dir)
-        indexer.ingest([files], prune=True)
+    _own_index(data_dir, lambda: indexer.ingest([files], prune=True))
     index_seconds = time.perf_counter() - started
     searcher = open_searcher(settings, embedder, use_embedder, data_dir=data_dir, options=config)
     qids = sorted(q for q in dataset.queries if q in answers)

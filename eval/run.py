@@ -533,9 +533,9 @@ def run_eval(
     if not settings.use_channel:
         use_embedder = None
     elif use_embedder is None:
-        from ingest.embed import UseEmbedder
+        from service.wiring import use_embedder_for
 
-        use_embedder = UseEmbedder(threads=settings.use_threads)
+        use_embedder = use_embedder_for(settings)
     if use_embedder is not None:
         use_embedder = CachedQueryEmbedder(use_embedder)
     modes = available_modes(modes, use_embedder)
@@ -684,32 +684,23 @@ def evaluate_similar(
     setups = [("e5", config.with_(use_weight=0.0))]
     if use_embedder is not None:
         setups.append(("e5+use", config))
-    out: dict[str, dict[str, Any]] = {}
-    dup = settings.similar_dup_overlap
-    if gold_dir is not None and any(i.type == "precedent" for i in items):
-        out["gold"] = {
-            name: score_gold_similar(
-                open_searcher(gold_dir, embedder, opts, use_embedder),
-                items,
-                dup_overlap=dup,
-                show_progress=show_progress,
-            )
+    kw = {"dup_overlap": settings.similar_dup_overlap, "show_progress": show_progress}
+
+    def per_setup(data_dir: Path, score: Callable[..., dict[str, Any]], data: Any):
+        return {
+            name: score(open_searcher(data_dir, embedder, opts, use_embedder), data, **kw)
             for name, opts in setups
         }
+
+    out: dict[str, dict[str, Any]] = {}
+    if gold_dir is not None and any(i.type == "precedent" for i in items):
+        out["gold"] = per_setup(gold_dir, score_gold_similar, items)
     for dataset in datasets:
         data_dir = work_dir / "beir" / f"{dataset.name}-sentences"
         docs = passages(dataset, sentences=True)
         indexer = _indexer(data_dir, embedder, settings, show_progress, use_embedder, beir=True)
         _own_index(data_dir, lambda indexer=indexer, docs=docs: indexer.ingest_parsed(docs))
-        out[dataset.name] = {
-            name: score_beir_similar(
-                open_searcher(data_dir, embedder, opts, use_embedder),
-                dataset,
-                dup_overlap=dup,
-                show_progress=show_progress,
-            )
-            for name, opts in setups
-        }
+        out[dataset.name] = per_setup(data_dir, score_beir_similar, dataset)
     return out
 
 

@@ -50,19 +50,16 @@ class Channels:
         """These rankings as an index without ``rows`` would give them: those rows dropped
         from every list, the others moving up (eval's removed-paragraph simulation)."""
         drop = np.asarray(rows, dtype=np.int64)
-
-        def keep(ranked: np.ndarray | None) -> np.ndarray | None:
-            return None if ranked is None else ~np.isin(ranked, drop)
-
-        d, lx, u = keep(self.dense_rows), keep(self.lex_rows), keep(self.use_rows)
-        assert d is not None and lx is not None
+        d = ~np.isin(self.dense_rows, drop)
+        lx = ~np.isin(self.lex_rows, drop)
+        u = None if self.use_rows is None else ~np.isin(self.use_rows, drop)
         return Channels(
             self.dense_rows[d],
             self.dense_scores[d],
             self.lex_rows[lx],
             self.lex_scores[lx],
             None if self.lex_ranks is None else self.lex_ranks[lx],
-            None if u is None or self.use_rows is None else self.use_rows[u],
+            None if u is None else self.use_rows[u],
             None if u is None or self.use_scores is None else self.use_scores[u],
         )
 

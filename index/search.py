@@ -32,7 +32,7 @@ import numpy as np
 from index import snapshot
 from index.compat import check_compatible
 from index.dense import DenseIndex, stable_ids
-from index.fusion import Channels, fuse_options
+from index.fusion import Channels, fuse, fuse_options
 from index.langdir import LangDirection, debias
 from index.lexical import LexicalIndex, analyze_query, fold
 from index.options import SearchOptions
@@ -263,7 +263,7 @@ class Searcher:
             return []
         depth = max(k, self.options.depth)
         dense_rows = dense_scores = lex_rows = lex_scores = use_rows = use_scores = None
-        sentence_mask = state.row_mask(state.sentences, filters)
+        sentence_mask = None if mode == "lexical" else state.row_mask(state.sentences, filters)
         if mode in ("dense", "hybrid"):
             dense_rows, dense_scores = self._dense(state, query, depth, mask, sentence_mask)
         if mode in ("lexical", "hybrid"):
@@ -338,14 +338,19 @@ class Searcher:
         opts = self.options
         if state.sentence_use is not None and self.use_embedder is not None and opts.use_weight:
             use_vector = self.use_embedder.embed_queries([text])[0]
-            _, use_vids = state.sentence_use.search(use_vector, fetch, allowed=allowed)
-            fused: dict[int, float] = {}
-            for weight, ranked in ((opts.dense_weight, vids), (opts.use_weight, use_vids)):
-                for rank, vid in enumerate(ranked.tolist(), start=1):
-                    fused[vid] = fused.get(vid, 0.0) + weight / (opts.fusion_k + rank)
-            order = sorted(fused.items(), key=lambda item: (-round(item[1], 12), item[0]))
-            vids = np.fromiter((v for v, _ in order), np.int64, len(order))
-            scores = np.fromiter((f for _, f in order), np.float64, len(order))
+            use_scores, use_vids = state.sentence_use.search(use_vector, fetch, allowed=allowed)
+            none = np.zeros(0, np.int64)
+            sentences = Channels(vids, scores, none, none, use_rows=use_vids, use_scores=use_scores)
+            vids, scores = fuse(
+                sentences,
+                method="rrf",
+                k=opts.fusion_k,
+                dense_weight=opts.dense_weight,
+                lexical_weight=0.0,
+                use_weight=opts.use_weight,
+                adaptive=False,
+                agreement_depth=1,
+            )
         with state.lock:
             texts = state.store.sentence_texts(vids.tolist())
         keep = [i for i, vid in enumerate(vids.tolist()) if _word_count(texts[vid]) >= floor][:k]

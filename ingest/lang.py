@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+from collections.abc import Callable
 
 from ingest.types import Lang
 
@@ -46,15 +48,15 @@ def _function_word_vote(text: str) -> Lang | None:
     return None
 
 
-_SEEDED: list[bool] = []
+@functools.cache
+def _langdetect() -> tuple[Callable[[str], list], type[Exception]]:
+    """langdetect's ``detect_langs`` and its error, imported on first use with the seed set
+    once: it samples randomly, and a fixed seed makes every call deterministic."""
+    from langdetect import DetectorFactory, detect_langs
+    from langdetect.lang_detect_exception import LangDetectException
 
-
-def _seed_langdetect(factory: type) -> None:
-    """langdetect samples randomly; a fixed seed, set once before its first use (it is
-    imported lazily), makes every call deterministic."""
-    if not _SEEDED:
-        factory.seed = 0
-        _SEEDED.append(True)
+    DetectorFactory.seed = 0
+    return detect_langs, LangDetectException
 
 
 def detect_lang(text: str, *, default: Lang = "other", quick: bool = False) -> Lang:
@@ -67,10 +69,7 @@ def detect_lang(text: str, *, default: Lang = "other", quick: bool = False) -> L
         return default
     if quick and (vote := _function_word_vote(text)) is not None:
         return vote
-    from langdetect import DetectorFactory, detect_langs
-    from langdetect.lang_detect_exception import LangDetectException
-
-    _seed_langdetect(DetectorFactory)
+    detect_langs, LangDetectException = _langdetect()
     try:
         guesses = detect_langs(text)
     except LangDetectException:

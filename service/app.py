@@ -43,7 +43,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from index import Indexer, IngestReport, Searcher, clean_leftovers
 from ingest import SUPPORTED_SUFFIXES, parse_file
-from ingest.embed import DEFAULT_MODEL, Embedder, UseEmbedder, load_embedder
+from ingest.embed import DEFAULT_MODEL, Embedder, load_embedder
 from ingest.errors import (
     IndexNotFoundError,
     IngestError,
@@ -75,7 +75,7 @@ from service.schemas import (
 )
 from service.settings import Settings
 from service.similar import similar_wordings
-from service.wiring import make_indexer, open_searcher
+from service.wiring import make_indexer, open_searcher, use_embedder_for
 
 logger = logging.getLogger(__name__)
 
@@ -556,13 +556,9 @@ def create_app(
                 model = await run_in_threadpool(
                     functools.partial(load_embedder, **settings.embedder_options())
                 )
-            use = use_embedder
-            if settings.use_channel and use is None:
-                use = UseEmbedder(threads=settings.use_threads)
-            if use is not None and settings.use_channel:
+            use = (use_embedder or use_embedder_for(settings)) if settings.use_channel else None
+            if use is not None:
                 await run_in_threadpool(use.fingerprint)  # reads its weights now, not at a query
-            else:
-                use = None
             await run_in_threadpool(_clean_at_startup, Path(settings.data_dir))
             # A missing or corrupt answer artifact stops start-up with the file and the fix.
             answer_model = await run_in_threadpool(load_answer_model, settings.answer_model_path())

@@ -16,16 +16,23 @@ if TYPE_CHECKING:  # loading index/ingest pulls numpy, FAISS: only when a compon
     from index.options import SearchOptions
     from ingest.embed import Embedder
 
-__all__ = ["load_embedders", "make_indexer", "open_searcher"]
+__all__ = ["load_embedders", "make_indexer", "open_searcher", "use_embedder_for"]
+
+
+def use_embedder_for(settings: Settings) -> Embedder | None:
+    """The USE embedder when ``use_channel`` is on (its weights load on first use), else None."""
+    if not settings.use_channel:
+        return None
+    from ingest.embed import UseEmbedder
+
+    return UseEmbedder(threads=settings.use_threads)
 
 
 def load_embedders(settings: Settings) -> tuple[Embedder, Embedder | None]:
     """The e5 embedder of ``settings`` and, with ``use_channel`` on, the USE embedder."""
-    from ingest.embed import UseEmbedder, load_embedder
+    from ingest.embed import load_embedder
 
-    embedder = load_embedder(**settings.embedder_options())
-    use = UseEmbedder(threads=settings.use_threads) if settings.use_channel else None
-    return embedder, use
+    return load_embedder(**settings.embedder_options()), use_embedder_for(settings)
 
 
 def make_indexer(

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from bench.channels import _latency, _pct, render
-
-
-def test_percentiles_in_milliseconds() -> None:
-    got = _pct([0.001, 0.002, 0.003, 0.010])
-    assert got == {"n": 4, "p50_ms": 2.5, "p95_ms": 3.0, "mean_ms": 4.0}
+from bench.channels import _latency, render
 
 
 def test_latency_skips_the_first_call_and_clears_caches_first() -> None:
@@ -15,7 +10,7 @@ def test_latency_skips_the_first_call_and_clears_caches_first() -> None:
     cleared: list[bool] = []
     got = _latency(calls.append, ["warm", "a", "b"], lambda: cleared.append(True))
     assert calls == ["warm", "a", "b"] and cleared == [True]
-    assert got["n"] == 2
+    assert got["n"] == 2 and got["p50"] >= 0.0  # bench.run's percentiles, in ms
 
 
 def test_render_lists_every_call() -> None:
@@ -23,14 +18,14 @@ def test_render_lists_every_call() -> None:
         "counts": {"chunks": 10, "sentences": 40},
         "backend": "onnx",
         "use_added_seconds": 1.5,
-        "latency": {"search, e5 + BM25": {"p50_ms": 5.0, "p95_ms": 9.0, "mean_ms": 6.0}},
+        "latency": {"search, e5 + BM25": {"p50": 5.0, "p95": 9.0, "mean": 6.0}},
     }
     text = render(result)
     assert (
         "Index: 10 chunks, 40 sentences (queries embedded with onnx, passages with onnx); "
         "adding the USE channel took 1.5 s." in text
     )
-    assert "| search, e5 + BM25 | 5.0 | 9.0 | 6.0 |" in text
+    assert "| search, e5 + BM25 | 5.00 | 9.00 | 6.00 |" in text
 
 
 def test_render_adds_the_cold_start_table() -> None:
