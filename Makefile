@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PIAF ?= ../shared/evaldata/piaf_v1.1
 
-.PHONY: install run test test-fast lint format eval train-answerer bench clean
+.PHONY: install run test test-fast lint format eval train-answerer train-reranker bench clean
 
 $(BIN)/partnersearch: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -52,6 +52,11 @@ eval: install
 ## train-answerer: relearn /ask's selector + abstainer from PIAF (writes service/data/answerer.json)
 train-answerer: install
 	$(BIN)/partnersearch train-answerer --piaf $(PIAF)
+
+## train-reranker: retrain the rerank stage's cross-encoder from e5-small on PIAF (about 55 min;
+## writes service/data/reranker/)
+train-reranker: install
+	$(BIN)/partnersearch train-reranker --piaf $(PIAF)
 
 bench: install
 	$(BIN)/pip install -q -e '.[dev,bench]'

@@ -301,7 +301,8 @@ def _gold_section(gold: Mapping[str, Any], prev: Mapping[str, Any] | None) -> li
                 )
         out += _table(["mode", "group", "n", *_BREAKDOWN_COLS], rows)
     if "ask" in gold:
-        out += _ask_section(gold["ask"], _get(pg, ("ask",)))
+        rerank = (gold.get("ask_rerank") or {}).get("at_threshold")
+        out += _ask_section(gold["ask"], _get(pg, ("ask",)), rerank)
     if gold.get("fusion_sweep"):
         out += _sweep_section(gold["fusion_sweep"])
     out += _quality_section({"gold": gold}, {"gold": pg} if pg else None)
@@ -317,7 +318,11 @@ def _gold_section(gold: Mapping[str, Any], prev: Mapping[str, Any] | None) -> li
     return out
 
 
-def _ask_section(ask: Mapping[str, Any], prev: Mapping[str, Any] | None) -> list[str]:
+def _ask_section(
+    ask: Mapping[str, Any],
+    prev: Mapping[str, Any] | None,
+    rerank: Mapping[str, Any] | None = None,
+) -> list[str]:
     at = ask["at_threshold"]
     old = (prev or {}).get("at_threshold")
     out = [
@@ -329,7 +334,10 @@ def _ask_section(ask: Mapping[str, Any], prev: Mapping[str, Any] | None) -> list
         "",
     ]
     cols = ("abstain_unanswerable", "answered_answerable", "answered_supported", "answered_exact")
-    out += _table(["", *cols], [["at threshold", *(_cell(at, c, old) for c in cols)]])
+    rows = [["at threshold", *(_cell(at, c, old) for c in cols)]]
+    if rerank is not None:  # /ask reading the reranked passages (PARTNERSEARCH_ASK_MODE=rerank)
+        rows.append(["at threshold, ask_mode rerank", *(f"{rerank[c]:.3f}" for c in cols)])
+    out += _table(["", *cols], rows)
     out += ["Threshold sweep (trade-off):", ""]
     rows = []
     for r in ask["sweep"]:

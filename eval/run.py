@@ -41,13 +41,14 @@ from eval.report import git_commit, new_report_dir, write_report
 from eval.similar import score_beir_similar, score_gold_similar
 from eval.sweep import SweepSet, sweep_suite
 from index.options import SearchOptions
-from index.types import Hit, IngestReport, Mode
+from index.types import AskMode, Hit, IngestReport, Mode
 from ingest.embed import Embedder
 from ingest.errors import EvalDataError, IndexMismatchError, QueryError
 from ingest.lang import detect_lang
 
 if TYPE_CHECKING:
     from index import Searcher
+    from index.rerank import PairScorer
     from service.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -174,10 +175,11 @@ def open_searcher(
     embedder: Embedder,
     config: SearchOptions,
     use_embedder: Embedder | None = None,
+    reranker: PairScorer | None = None,
 ) -> Searcher:
     from index import Searcher
 
-    return Searcher.open(data_dir, embedder, config, use_embedder=use_embedder)
+    return Searcher.open(data_dir, embedder, config, use_embedder=use_embedder, reranker=reranker)
 
 
 def _indexer(
@@ -205,10 +207,59 @@ def _indexer(
     )
 
 
-def available_modes(modes: Sequence[str] | None, use_embedder: Embedder | None) -> list[str]:
-    """``modes`` (default: every mode), without "use" when the USE channel is off."""
+def available_modes(
+    modes: Sequence[str] | None,
+    use_embedder: Embedder | None,
+    reranker: PairScorer | None = None,
+) -> list[str]:
+    """``modes`` (default: every mode), without "use" when the USE channel is off and
+    without the rerank modes when there is no reranker."""
     chosen = list(modes or ALL_MODES)
-    return [m for m in chosen if m != "use" or use_embedder is not None]
+    return [
+        m
+        for m in chosen
+        if (m != "use" or use_embedder is not None)
+        and (not m.startswith("rerank") or reranker is not None)
+    ]
+
+
+def rerank_mode(weight: float) -> str:
+    """The eval mode name of mode "rerank" at another reranker weight (the weight sweep)."""
+    return f"rerank@{weight:g}"
+
+
+def _searcher_for(searcher: Searcher, mode: str) -> tuple[Searcher, str]:
+    """The Searcher and index mode behind an eval mode: "rerank@0.3" is mode "rerank"
+    with ``rerank_weight`` 0.3; every other name is the index's own mode."""
+    if mode.startswith("rerank@"):
+        return searcher.with_options(rerank_weight=float(mode.split("@", 1)[1])), "rerank"
+    return searcher, mode
+
+
+def _known_mode(mode: str) -> bool:
+    if mode.startswith("rerank@"):
+        try:
+            return 0.0 <= float(mode.split("@", 1)[1]) <= 1.0
+        except ValueError:
+            return False
+    return mode in ALL_MODES
+
+
+class CachedPairScorer:
+    """Wraps a reranker so each (query, passage) pair is scored once per run: the weight
+    sweep re-ranks the same heads."""
+
+    def __init__(self, inner: PairScorer) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self._cache: dict[tuple[str, str], float] = {}
+
+    def score(self, query: str, passages: Sequence[str]) -> np.ndarray:
+        todo = [p for p in dict.fromkeys(passages) if (query, p) not in self._cache]
+        if todo:
+            for passage, value in zip(todo, self.inner.score(query, todo), strict=True):
+                self._cache[(query, passage)] = float(value)
+        return np.array([self._cache[(query, p)] for p in passages], dtype=np.float32)
 
 
 # -- gold set ------------------------------------------------------------------------------
@@ -218,13 +269,14 @@ def retrieve(
     searcher: Searcher, queries: Mapping[str, str], *, modes: Sequence[str], depth: int
 ) -> dict[str, dict[str, list[Hit]]]:
     """{mode: {query id: top-``depth`` hits}} for every query in every mode."""
-    return {
-        mode: {
-            qid: searcher.search(text, k=depth, mode=mode)  # type: ignore[arg-type]
+    out: dict[str, dict[str, list[Hit]]] = {}
+    for mode in modes:
+        mode_searcher, index_mode = _searcher_for(searcher, mode)
+        out[mode] = {
+            qid: mode_searcher.search(text, k=depth, mode=index_mode)  # type: ignore[arg-type]
             for qid, text in queries.items()
         }
-        for mode in modes
-    }
+    return out
 
 
 def gold_qrels(
@@ -267,14 +319,20 @@ def score_gold(
 
 
 def ask_outcomes(
-    searcher: Searcher, embedder: Embedder, items: Sequence[GoldItem], *, k: int = 10
+    searcher: Searcher,
+    embedder: Embedder,
+    items: Sequence[GoldItem],
+    *,
+    k: int = 10,
+    mode: AskMode = "hybrid",
 ) -> list[AskOutcome]:
-    """Call /ask's answerer once per item (threshold 0) and record its best candidate."""
+    """Call /ask's answerer once per item (threshold 0, passages from ``mode``) and record
+    its best candidate."""
     from service.answer import answer_question
 
     outcomes = []
     for item in items:
-        result = answer_question(searcher, embedder, item.question, k=k, threshold=0.0)
+        result = answer_question(searcher, embedder, item.question, k=k, threshold=0.0, mode=mode)
         best = result.best
         answer = item.answer or ""
         outcomes.append(
@@ -348,10 +406,11 @@ def evaluate_gold(
     thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
     sweep: bool = True,
     use_embedder: Embedder | None = None,
+    reranker: PairScorer | None = None,
 ) -> dict[str, Any]:
     """The "gold" section of metrics.json for an index already built in ``data_dir``."""
-    modes = available_modes(modes, use_embedder)
-    searcher = open_searcher(data_dir, embedder, config, use_embedder)
+    modes = available_modes(modes, use_embedder, reranker)
+    searcher = open_searcher(data_dir, embedder, config, use_embedder, reranker)
     questions = {i.id: i.question for i in items}
     started = time.perf_counter()
     retrieved = retrieve(searcher, questions, modes=modes, depth=depth)
@@ -384,6 +443,13 @@ def evaluate_gold(
         "recommended": asdict(recommended) if recommended else None,
         "per_question": [asdict(o) for o in outcomes],
     }
+    if "rerank" in modes:
+        # /ask reading the reranked passages (PARTNERSEARCH_ASK_MODE=rerank), same threshold.
+        rerank_rows = threshold_sweep(ask_outcomes(searcher, embedder, items, mode="rerank"), grid)
+        gold["ask_rerank"] = {
+            "threshold": answer_threshold,
+            "at_threshold": asdict(next(r for r in rerank_rows if r.threshold == answer_threshold)),
+        }
     if sweep and "hybrid" in modes:
         gold["fusion_sweep"] = sweep_fusion(
             data_dir, embedder, items, qrels, base=config, use_embedder=use_embedder
@@ -431,11 +497,12 @@ def evaluate_beir(
     sentences: bool = False,
     show_progress: bool = False,
     use_embedder: Embedder | None = None,
+    reranker: PairScorer | None = None,
 ) -> dict[str, Any]:
     """Index ``dataset`` (one passage per document, with its sentences if ``sentences``;
     incremental) into ``data_dir``; score modes."""
     started = time.perf_counter()
-    modes = available_modes(modes, use_embedder)
+    modes = available_modes(modes, use_embedder, reranker)
     docs = passages(dataset, sentences=sentences)
     indexer = _indexer(data_dir, embedder, settings, show_progress, use_embedder, beir=True)
     report = _own_index(data_dir, lambda: indexer.ingest_parsed(docs))
@@ -447,7 +514,7 @@ def evaluate_beir(
         index_seconds,
     )
     searcher = open_searcher(
-        data_dir, embedder, config or settings.search_options_object(), use_embedder
+        data_dir, embedder, config or settings.search_options_object(), use_embedder, reranker
     )
     started = time.perf_counter()
     results: dict[str, dict[str, float]] = {}
@@ -458,11 +525,14 @@ def evaluate_beir(
         disable=not show_progress,
     )
     for mode in modes:
+        mode_searcher, index_mode = _searcher_for(searcher, mode)
 
-        def search(text: str, mode: str = mode) -> list[str]:
+        def search(
+            text: str, mode_searcher: Searcher = mode_searcher, index_mode: str = index_mode
+        ) -> list[str]:
             bar.update()
             try:
-                hits = searcher.search(text, k=depth, mode=mode)  # type: ignore[arg-type]
+                hits = mode_searcher.search(text, k=depth, mode=index_mode)  # type: ignore[arg-type]
             except QueryError as exc:
                 logger.warning("BEIR query %.60r skipped: %s", text, exc)
                 return []
@@ -500,6 +570,7 @@ def run_eval(
     *,
     embedder: Embedder | None = None,
     use_embedder: Embedder | None = None,
+    reranker: PairScorer | None = None,
     gold: bool = True,
     gold_path: Path = GOLD_PATH,
     corpus: Path | None = None,
@@ -520,9 +591,12 @@ def run_eval(
     Raises EvalDataError for unknown modes, a missing corpus or a malformed dataset;
     index errors propagate (all PartnerSearchError).
     """
-    unknown = [m for m in modes if m not in ALL_MODES]
+    unknown = [m for m in modes if not _known_mode(m)]
     if unknown or not modes:
-        raise EvalDataError(f"unknown mode(s) {unknown}; choose among {', '.join(ALL_MODES)}")
+        raise EvalDataError(
+            f"unknown mode(s) {unknown}; choose among {', '.join(ALL_MODES)} "
+            "(or rerank@W, W in [0, 1], for the reranker at weight W)"
+        )
     if not gold and not beir and answer_passages is None:
         raise EvalDataError("nothing to evaluate: keep the gold set or pass --beir DIR")
     if embedder is None:
@@ -538,7 +612,21 @@ def run_eval(
         use_embedder = use_embedder_for(settings)
     if use_embedder is not None:
         use_embedder = CachedQueryEmbedder(use_embedder)
-    modes = available_modes(modes, use_embedder)
+    if not any(m.startswith("rerank") for m in modes) or not settings.reranker:
+        reranker = None  # like "use" without the channel: the rerank modes are left out
+    elif reranker is None:
+        from service.wiring import load_reranker
+
+        reranker = load_reranker(settings)
+    if reranker is not None:
+        reranker = CachedPairScorer(reranker)  # type: ignore[assignment]
+    requested = list(modes)
+    modes = available_modes(modes, use_embedder, reranker)
+    if not modes:
+        raise EvalDataError(
+            f"none of the modes {requested} can run: 'use' needs PARTNERSEARCH_USE_CHANNEL=true, "
+            "the rerank modes PARTNERSEARCH_RERANKER=true"
+        )
     work_dir = Path(work_dir) if work_dir is not None else default_work_dir(settings)
     config = settings.search_options_object()
     # Load every input before the long part, so a typo fails in a second, not after indexing.
@@ -571,6 +659,7 @@ def run_eval(
             "use_channel": (
                 f"{use_embedder.name}@{use_embedder.fingerprint()}" if use_embedder else "off"
             ),
+            "reranker": reranker.name if reranker is not None else "off",
         },
     }
     if gold:
@@ -591,6 +680,7 @@ def run_eval(
             # the gold set alone.
             sweep=sweep and not datasets,
             use_embedder=use_embedder,
+            reranker=reranker,
         )
     if datasets:
         metrics["beir"] = {}
@@ -608,6 +698,7 @@ def run_eval(
                 sentences=beir_sentences,
                 show_progress=show_progress,
                 use_embedder=use_embedder,
+                reranker=reranker,
             )
             section["seed"] = seed
             metrics["beir"][dataset.name] = section
@@ -623,7 +714,8 @@ def run_eval(
             config,
             piaf=Path(answer_passages),
             work_dir=work_dir,
-            modes=modes,
+            # The rerank modes are scored on the suite's sets; not on this second protocol.
+            modes=[m for m in modes if not m.startswith("rerank")],
             seed=seed,
             show_progress=show_progress,
         )

@@ -42,6 +42,10 @@ class SearchOptions:
     sentence_weight: float = 0.7
     #: Project the French/English direction out of query vectors.
     debias: bool = True
+    #: Mode "rerank": passages of the fused ranking the cross-encoder re-scores.
+    rerank_top_n: int = 20
+    #: Mode "rerank": weight of the cross-encoder's score against the fused one (index.rerank).
+    rerank_weight: float = 0.5
 
     def __post_init__(self) -> None:
         if self.fusion not in ("rrf", "convex"):
@@ -52,6 +56,10 @@ class SearchOptions:
             raise ValueError("fusion weights must be >= 0")
         if not 0.0 <= self.sentence_weight <= 1.0:
             raise ValueError(f"sentence_weight must be within [0, 1], got {self.sentence_weight}")
+        if not 1 <= self.rerank_top_n <= 200:
+            raise ValueError(f"rerank_top_n must be within [1, 200], got {self.rerank_top_n}")
+        if not 0.0 <= self.rerank_weight <= 1.0:
+            raise ValueError(f"rerank_weight must be within [0, 1], got {self.rerank_weight}")
 
     def with_(self, **changes: Any) -> SearchOptions:
         """A copy with ``changes`` (validated)."""

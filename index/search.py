@@ -25,7 +25,7 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import numpy as np
 
@@ -36,6 +36,7 @@ from index.fusion import Channels, fuse, fuse_options
 from index.langdir import LangDirection, debias
 from index.lexical import LexicalIndex, analyze_query, fold
 from index.options import SearchOptions
+from index.rerank import rerank
 from index.rows import DOC_TYPES, LANGS, NO_DATE, Rows, doc_type_code, lang_code, load_rows
 from index.store import Store
 from index.types import Filters, Hit, Mode, SentenceHit
@@ -44,11 +45,14 @@ from ingest.errors import IndexMismatchError, IndexNotFoundError, QueryError
 from ingest.lang import detect_lang
 from ingest.types import Document, Sentence
 
+if TYPE_CHECKING:
+    from index.rerank import PairScorer
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["Searcher"]
 
-_MODES = ("hybrid", "dense", "lexical", "use")
+_MODES: tuple[str, ...] = get_args(Mode)
 #: /similar leaves out sentences shorter than this many words (list items, headings).
 SIMILAR_MIN_WORDS = 4
 _WORD = re.compile(r"\w+")
@@ -149,10 +153,12 @@ class Searcher:
         state: _Snapshot,
         options: SearchOptions,
         use_embedder: Embedder | None = None,
+        reranker: PairScorer | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.embedder = embedder
         self.use_embedder = use_embedder
+        self.reranker = reranker
         self._state = state
         self._current_key = snapshot.current_key(data_dir)
         self._refresh_lock = threading.Lock()
@@ -166,12 +172,14 @@ class Searcher:
         options: SearchOptions | None = None,
         *,
         use_embedder: Embedder | None = None,
+        reranker: PairScorer | None = None,
         **overrides: Any,
     ) -> Searcher:
         """Open the published snapshot of ``data_dir`` with ``options`` (default: the
         service's :class:`SearchOptions`), any field overridden by keyword. With
         ``use_embedder`` the USE channel is searched too (mode "use", and fused in hybrid
-        with ``options.use_weight``); the snapshot must hold its vectors.
+        with ``options.use_weight``); the snapshot must hold its vectors. With ``reranker``
+        mode "rerank" is offered (hybrid, then the reranker over the head: index.rerank).
 
         Raises IndexNotFoundError (nothing ingested yet) or IndexMismatchError (other model,
         or no USE vectors); ValueError for an option out of range.
@@ -179,7 +187,20 @@ class Searcher:
         options = (options or SearchOptions()).with_(**overrides)
         data_dir = Path(data_dir)
         state = _load(data_dir, embedder, use_embedder)
-        return cls(data_dir, embedder, state, options, use_embedder)
+        return cls(data_dir, embedder, state, options, use_embedder, reranker)
+
+    def with_options(self, **changes: Any) -> Searcher:
+        """A Searcher over the same loaded snapshot with some options changed (eval sweeps)."""
+        view = Searcher(
+            self.data_dir,
+            self.embedder,
+            self._state,
+            self.options.with_(**changes),
+            self.use_embedder,
+            self.reranker,
+        )
+        view._current_key = self._current_key
+        return view
 
     @property
     def has_use(self) -> bool:
@@ -244,7 +265,8 @@ class Searcher:
         filters: Filters | None = None,
     ) -> list[Hit]:
         """Top ``k`` chunks for ``query``; ``score`` is the fused score (hybrid), cosine
-        (dense) or BM25 (lexical). Raises QueryError on an empty query or bad filter."""
+        (dense), BM25 (lexical) or the fused and reranker scores blended (rerank). Raises
+        QueryError on an empty query or bad filter, or a mode this Searcher cannot run."""
         if not query or not query.strip():
             raise QueryError("empty query: give some words to search for")
         if mode not in _MODES:
@@ -258,19 +280,23 @@ class Searcher:
                 "mode 'use' needs the USE channel: set PARTNERSEARCH_USE_CHANNEL=true and "
                 "run partnersearch ingest PATH once to add its vectors"
             )
+        if mode == "rerank" and self.reranker is None:
+            raise QueryError(
+                "mode 'rerank' needs the reranker: set PARTNERSEARCH_RERANKER=true (the "
+                "artifact is service/data/reranker, built by partnersearch train-reranker)"
+            )
         mask = state.row_mask(state.chunks, filters)
         if mask is not None and not mask.any():
             return []
         depth = max(k, self.options.depth)
         dense_rows = dense_scores = lex_rows = lex_scores = use_rows = use_scores = None
         sentence_mask = None if mode == "lexical" else state.row_mask(state.sentences, filters)
-        if mode in ("dense", "hybrid"):
+        fused = mode in ("hybrid", "rerank")
+        if mode == "dense" or fused:
             dense_rows, dense_scores = self._dense(state, query, depth, mask, sentence_mask)
-        if mode in ("lexical", "hybrid"):
+        if mode == "lexical" or fused:
             lex_rows, lex_scores = self._lexical(state, query, depth, mask)
-        if mode == "use" or (
-            mode == "hybrid" and state.chunk_use is not None and self.options.use_weight > 0
-        ):
+        if mode == "use" or (fused and state.chunk_use is not None and self.options.use_weight > 0):
             use_rows, use_scores = self._dense(
                 state, query, depth, mask, sentence_mask, channel="use"
             )
@@ -284,20 +310,56 @@ class Searcher:
             channels = Channels(
                 dense_rows, dense_scores, lex_rows, lex_scores, None, use_rows, use_scores
             )
-            return self.hits_from_channels(query, channels, k=k, state=state)
+            return self.hits_from_channels(
+                query, channels, k=k, state=state, rerank=mode == "rerank"
+            )
         rows, scores = self.collapse(rows, scores, k=k, state=state)
         return self._hits(state, rows, scores, _ranks(rows, dense_rows, lex_rows, use_rows))
 
     def hits_from_channels(
-        self, query: str, channels: Channels, *, k: int, state: _Snapshot | None = None
+        self,
+        query: str,
+        channels: Channels,
+        *,
+        k: int,
+        state: _Snapshot | None = None,
+        rerank: bool = False,
     ) -> list[Hit]:
         """The top ``k`` hybrid hits of ``channels`` (from :meth:`channels`, possibly with
-        rows removed): fused, near-copies collapsed, each with its rank in every channel."""
+        rows removed): fused, near-copies collapsed, each with its rank in every channel;
+        with ``rerank``, the first ``rerank_top_n`` re-scored by the reranker first."""
         state = state or self._state
         rows, scores = self.fuse(query, channels, state=state)
-        rows, scores = self.collapse(rows, scores, k=k, state=state)
+        if rerank:
+            rows, scores = self.rerank(query, rows, scores, k=k, state=state)
+        else:
+            rows, scores = self.collapse(rows, scores, k=k, state=state)
         ranks = _ranks(rows, channels.dense_rows, channels.lex_rows, channels.use_rows)
         return self._hits(state, rows, scores, ranks)
+
+    def rerank(
+        self,
+        query: str,
+        rows: np.ndarray,
+        scores: np.ndarray,
+        *,
+        k: int,
+        state: _Snapshot | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The top ``k`` of a fused ranking after the reranker re-scored its first
+        ``rerank_top_n`` passages (near-copies collapsed first, so the head is distinct)."""
+        if self.reranker is None:
+            raise QueryError("this Searcher has no reranker")
+        state = state or self._state
+        top_n = self.options.rerank_top_n
+        rows, scores = self.collapse(rows, scores, k=max(k, top_n), state=state)
+        head = rows[:top_n]
+        vids = state.chunks.vids[head].tolist()
+        with state.lock:
+            texts = state.store.chunk_texts(vids)
+        pair_scores = self.reranker.score(query, [texts[v] for v in vids])
+        rows, scores = rerank(rows, scores, pair_scores, weight=self.options.rerank_weight)
+        return rows[:k], scores[:k]
 
     def rows_of_documents(self, doc_ids: Sequence[str]) -> np.ndarray:
         """Chunk rows of ``doc_ids`` in the current snapshot (unknown ids have none)."""

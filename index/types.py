@@ -8,9 +8,12 @@ from typing import Literal
 
 from ingest.types import DocType, Lang
 
-__all__ = ["Filters", "Hit", "IngestReport", "Mode", "SentenceHit"]
+__all__ = ["AskMode", "Filters", "Hit", "IngestReport", "Mode", "SentenceHit"]
 
-Mode = Literal["hybrid", "dense", "lexical", "use"]
+#: "rerank" is hybrid followed by the cross-encoder over its head (index.rerank).
+Mode = Literal["hybrid", "dense", "lexical", "use", "rerank"]
+#: The retrievals /ask reads passages from.
+AskMode = Literal["hybrid", "rerank"]
 #: How chunk vectors are made: embedded from the chunk's own text, or pooled (normalised
 #: mean) from its sentences' vectors, which skips one model pass per chunk.
 ChunkVectors = Literal["embedded", "pooled"]

@@ -20,13 +20,22 @@ import logging
 import shutil
 import warnings
 from pathlib import Path
+from typing import Any
 
 from ingest.errors import ModelBuildError
 from ingest.model_build import build_once, ensure_model_dir, read_marker
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ONNX_FP32", "ONNX_INT8", "ONNX_MARKER", "build_onnx_dir", "ensure_onnx_dir"]
+__all__ = [
+    "ONNX_FP32",
+    "ONNX_INT8",
+    "ONNX_MARKER",
+    "build_onnx_dir",
+    "ensure_onnx_dir",
+    "export_onnx",
+    "quantize_int8",
+]
 
 ONNX_FP32 = "model.onnx"
 ONNX_INT8 = "model_int8.onnx"
@@ -53,7 +62,7 @@ def build_onnx_dir(model_dir: Path, dest: Path) -> Path:
     """Write model.onnx (float32), model_int8.onnx, tokenizer.json and the marker into ``dest``."""
     dest.mkdir(parents=True, exist_ok=True)
     _export_fp32(model_dir, dest / ONNX_FP32)
-    _quantize_int8(dest / ONNX_FP32, dest / ONNX_INT8)
+    quantize_int8(dest / ONNX_FP32, dest / ONNX_INT8)
     shutil.copyfile(model_dir / "tokenizer.json", dest / "tokenizer.json")
     config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
     prompts = json.loads(
@@ -110,29 +119,37 @@ def _export_fp32(model_dir: Path, dest: Path) -> None:
     encoder = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
     ids = torch.tensor([[0, 581, 2], [0, 2, 1]], dtype=torch.int64)
     mask = torch.tensor([[1, 1, 1], [1, 1, 0]], dtype=torch.int64)
+    export_onnx(_Pooled(encoder), (ids, mask), dest, output="sentence_embedding")
+
+
+def export_onnx(module: Any, example: tuple[Any, Any], dest: Path, *, output: str) -> None:
+    """Export a torch module taking (input_ids, attention_mask) to ``dest`` with
+    TorchScript (batch and token axes dynamic, one output named ``output``)."""
+    import torch
+
     # The tracer warns about every Python-level shape check in the encoder; the graph is
-    # checked against torch's vectors by the tests, so the warnings are only noise here.
+    # checked against torch's outputs by the tests, so the warnings are only noise here.
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            _Pooled(encoder),
-            (ids, mask),
+            module,
+            example,
             str(dest),
             dynamo=False,
             external_data=False,
             input_names=["input_ids", "attention_mask"],
-            output_names=["sentence_embedding"],
+            output_names=[output],
             dynamic_axes={
                 "input_ids": {0: "batch", 1: "tokens"},
                 "attention_mask": {0: "batch", 1: "tokens"},
-                "sentence_embedding": {0: "batch"},
+                output: {0: "batch"},
             },
             opset_version=_OPSET,
             do_constant_folding=True,
         )
 
 
-def _quantize_int8(src: Path, dest: Path) -> None:
+def quantize_int8(src: Path, dest: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     # The quantizer logs a hint about shape pre-processing on the root logger; for a

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index.types import Filters, Hit
+from index.types import AskMode, Filters, Hit
 from ingest.embed import Embedder
 from ingest.errors import QueryError
 from ingest.types import Sentence
@@ -94,8 +94,10 @@ def answer_question(
     threshold: float,
     model: AnswerModel | None = None,
     tagger: EntityTagger | None = None,
+    mode: AskMode = "hybrid",
 ) -> AnswerResult:
-    """Answer ``question`` with one verbatim sentence from the top-``k`` hybrid passages.
+    """Answer ``question`` with one verbatim sentence from the top-``k`` passages of
+    ``mode`` (hybrid, or hybrid then the reranker).
 
     ``model`` defaults to the shipped artifact, ``tagger`` to spaCy's French NER (both
     loaded once). Raises QueryError for a blank question; AnswerModelError when the
@@ -104,7 +106,7 @@ def answer_question(
     """
     if not question.strip():
         raise QueryError("the question is empty; type a few words")
-    hits = searcher.search(question, k=k, mode="hybrid", filters=filters)
+    hits = searcher.search(question, k=k, mode=mode, filters=filters)
     return answer_from_hits(
         searcher, embedder, question, hits, threshold=threshold, model=model, tagger=tagger
     )

@@ -42,6 +42,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from index import Indexer, IngestReport, Searcher, clean_leftovers
+from index.rerank import PairScorer
 from ingest import SUPPORTED_SUFFIXES, parse_file
 from ingest.embed import DEFAULT_MODEL, Embedder, load_embedder
 from ingest.errors import (
@@ -75,7 +76,7 @@ from service.schemas import (
 )
 from service.settings import Settings
 from service.similar import similar_wordings
-from service.wiring import make_indexer, open_searcher, use_embedder_for
+from service.wiring import load_reranker, make_indexer, open_searcher, use_embedder_for
 
 logger = logging.getLogger(__name__)
 
@@ -221,10 +222,12 @@ class _Service:
         answer_model: AnswerModel,
         tagger: EntityTagger,
         use_embedder: Embedder | None = None,
+        reranker: PairScorer | None = None,
     ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.use_embedder = use_embedder
+        self.reranker = reranker
         self.writes = _WriteQueue(settings.write_queue_size, settings.write_retry_after_s)
         self.answer_model = answer_model
         self.tagger = tagger
@@ -266,7 +269,9 @@ class _Service:
             logger.info("switched to index snapshot %s", self._searcher.snapshot_id)
 
     def _open_searcher(self) -> Searcher:
-        return open_searcher(self.settings, self.embedder, self.use_embedder)
+        return open_searcher(
+            self.settings, self.embedder, self.use_embedder, reranker=self.reranker
+        )
 
     def after_write(self) -> None:
         with self._read_lock:
@@ -532,10 +537,11 @@ def create_app(
     *,
     embedder: Embedder | None = None,
     use_embedder: Embedder | None = None,
+    reranker: PairScorer | None = None,
 ) -> FastAPI:
-    """Build the app. ``embedder`` (and, with ``settings.use_channel``, ``use_embedder``)
-    are injectable for tests; otherwise the lifespan loads them. Nothing is loaded until
-    the app starts."""
+    """Build the app. ``embedder`` (and, with ``settings.use_channel``, ``use_embedder``;
+    with ``settings.reranker``, ``reranker``) are injectable for tests; otherwise the
+    lifespan loads them. Nothing is loaded until the app starts."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -562,13 +568,16 @@ def create_app(
             await run_in_threadpool(_clean_at_startup, Path(settings.data_dir))
             # A missing or corrupt answer artifact stops start-up with the file and the fix.
             answer_model = await run_in_threadpool(load_answer_model, settings.answer_model_path())
+            rerank = None
+            if settings.reranker:
+                rerank = reranker or await run_in_threadpool(load_reranker, settings)
         finally:
             tagger = await tagger_loading
         if tagger is None:  # torch embedder: loaded first, spaCy now
             tagger = await run_in_threadpool(
                 functools.partial(load_entity_tagger, hide_torch=False)
             )
-        service = _Service(settings, model, answer_model, tagger, use)
+        service = _Service(settings, model, answer_model, tagger, use, rerank)
         await run_in_threadpool(service.open)
         app.state.service = service
         logger.info("serving index %s with model %s", settings.data_dir, model.name)
@@ -678,6 +687,7 @@ def _add_read_routes(app: FastAPI) -> None:
             threshold=service.settings.answer_threshold,
             model=service.answer_model,
             tagger=service.tagger,
+            mode=body.mode or service.settings.ask_mode,
         )
         return AskResponse.from_result(result, took_ms=_ms_since(started))
 
@@ -896,7 +906,12 @@ def _add_ops_routes(app: FastAPI) -> None:
             counts=dict(searcher.counts()),
             version=app.version,
             writes_queued=service.writes.pending(),
-            channels=["dense", "lexical", *(["use"] if searcher.has_use else [])],
+            channels=[
+                "dense",
+                "lexical",
+                *(["use"] if searcher.has_use else []),
+                *(["rerank"] if searcher.reranker is not None else []),
+            ],
         )
 
     @app.get(

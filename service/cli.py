@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from index.types import Mode
+from index.types import AskMode, Mode
 from ingest.errors import PartnerSearchError
 from ingest.types import DocType, Lang
 from service.settings import Settings
@@ -176,12 +176,16 @@ def _cli_filters(
     return filters.to_filters()
 
 
-def _open_index(ctx: typer.Context, settings: Settings) -> tuple[Embedder, Searcher]:
-    from service.wiring import open_searcher
+def _open_index(
+    ctx: typer.Context, settings: Settings, *, rerank: bool = False
+) -> tuple[Embedder, Searcher]:
+    """The embedder and Searcher; the reranker is loaded only for a command that reranks."""
+    from service.wiring import load_reranker, open_searcher
 
     # Loaded here, not at import: `partnersearch --help` must not touch the model.
     embedder, use = _embedders(ctx, settings)
-    return embedder, open_searcher(settings, embedder, use)
+    reranker = load_reranker(settings) if rerank else None
+    return embedder, open_searcher(settings, embedder, use, reranker=reranker)
 
 
 def _cite(doc_id: str, date: object, start: int, end: int) -> str:
@@ -248,10 +252,11 @@ def search_cmd(
     settings = _settings()
     _check_query(query, settings)
     filters = _cli_filters(lang, doc_type, date_from, date_to, partner, doc)
+    chosen = mode or settings.default_mode
     try:
-        _, searcher = _open_index(ctx, settings)
+        _, searcher = _open_index(ctx, settings, rerank=chosen == "rerank")
         started = time.perf_counter()
-        hits = searcher.search(query, k=k, mode=mode or settings.default_mode, filters=filters)
+        hits = searcher.search(query, k=k, mode=chosen, filters=filters)
     except PartnerSearchError as exc:
         _fail(exc)
     took = round((time.perf_counter() - started) * 1000, 2)
@@ -278,6 +283,10 @@ def ask_cmd(
     partner: _FilterPartner = None,
     doc: _FilterDoc = None,
     as_json: _Json = False,
+    mode: Annotated[
+        AskMode | None,
+        typer.Option(help="retrieval read: hybrid or rerank (default PARTNERSEARCH_ASK_MODE)"),
+    ] = None,
 ) -> None:
     """One verbatim answering sentence with its citation, or 'no answer'."""
     import time
@@ -291,7 +300,8 @@ def ask_cmd(
     filters = _cli_filters(lang, doc_type, date_from, date_to, partner, doc)
     try:
         model = load_answer_model(settings.answer_model_path())
-        embedder, searcher = _open_index(ctx, settings)
+        chosen = mode or settings.ask_mode
+        embedder, searcher = _open_index(ctx, settings, rerank=chosen == "rerank")
         started = time.perf_counter()
         result = answer_question(
             searcher,
@@ -301,6 +311,7 @@ def ask_cmd(
             filters=filters,
             threshold=settings.answer_threshold,
             model=model,
+            mode=chosen,
         )
     except PartnerSearchError as exc:
         _fail(exc)
@@ -588,6 +599,114 @@ def train_answerer_cmd(
             )
     typer.echo(f"threshold {result.threshold:.2f} (set PARTNERSEARCH_ANSWER_THRESHOLD)")
     typer.echo(f"artifact: {target} ({target.stat().st_size} bytes)")
+    typer.echo(f"report: {folder / 'report.md'}")
+
+
+@app.command("train-reranker")
+def train_reranker_cmd(
+    ctx: typer.Context,
+    piaf: Annotated[
+        Path, typer.Option("--piaf", help="PIAF BEIR folder (questions and paragraphs)")
+    ] = Path("../shared/evaldata/piaf_v1.1"),
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="artifact folder [default: the shipped service/data/reranker]"),
+    ] = None,
+    work_dir: Annotated[
+        Path | None,
+        typer.Option("--work-dir", help="eval's index cache [default: <data_dir>-eval]"),
+    ] = None,
+    evaldata: Annotated[
+        Path | None,
+        typer.Option("--evaldata", help="suite folder, for the vocabulary coverage report"),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    layers: Annotated[int, typer.Option("--layers", min=1, max=12)] = 6,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", min=16, max=512)] = 128,
+    negatives: Annotated[int, typer.Option("--negatives", min=1, max=31)] = 7,
+    epochs: Annotated[int, typer.Option("--epochs", min=1, max=20)] = 1,
+    max_questions: Annotated[
+        int | None, typer.Option("--max-questions", min=4, help="train on this many questions")
+    ] = None,
+    eval_questions: Annotated[
+        int, typer.Option("--eval-questions", min=4, help="held-out PIAF questions measured")
+    ] = 300,
+    held_out: Annotated[
+        float, typer.Option("--held-out", min=0.05, max=0.9, help="share of articles held out")
+    ] = 0.3,
+    mine_depth: Annotated[
+        int, typer.Option("--mine-depth", min=2, max=200, help="negatives drawn from top N")
+    ] = 30,
+    batch_questions: Annotated[int, typer.Option("--batch-questions", min=1, max=64)] = 4,
+    lr: Annotated[float, typer.Option("--lr", min=1e-7, max=1e-2)] = 5e-5,
+    head_lr: Annotated[float, typer.Option("--head-lr", min=1e-7, max=1e-1)] = 1e-3,
+    warmup: Annotated[float, typer.Option("--warmup", min=0.0, max=0.5)] = 0.1,
+    ascii_top: Annotated[
+        int, typer.Option("--ascii-top", min=0, help="most probable ASCII pieces kept")
+    ] = 45_000,
+    top_n: Annotated[
+        int, typer.Option("--top-n", min=1, max=200, help="passages reranked when measuring")
+    ] = 20,
+    threads: Annotated[int, typer.Option("--threads", min=1, max=64)] = 2,
+) -> None:
+    """Train the rerank stage's cross-encoder from e5-small on PIAF; write the artifact."""
+    from eval.reranker import (
+        RERANKER_DIR,
+        RerankerConfig,
+        render_report,
+        summary,
+        train_reranker,
+    )
+    from eval.run import default_work_dir
+
+    settings = _settings()
+    config = RerankerConfig(
+        seed=seed,
+        layers=layers,
+        max_tokens=max_tokens,
+        negatives=negatives,
+        epochs=epochs,
+        max_questions=max_questions,
+        eval_questions=eval_questions,
+        held_out=held_out,
+        mine_depth=mine_depth,
+        batch_questions=batch_questions,
+        lr=lr,
+        head_lr=head_lr,
+        warmup=warmup,
+        ascii_top=ascii_top,
+        top_n=top_n,
+        threads=threads,
+    )
+    target = out or RERANKER_DIR
+    try:
+        manifest = train_reranker(
+            settings,
+            **_injected(ctx, settings),
+            piaf=piaf,
+            work_dir=work_dir or default_work_dir(settings),
+            out=target,
+            config=config,
+            evaldata=evaldata,
+            show_progress=sys.stderr.isatty(),
+            progress=lambda msg: typer.echo(msg, err=True),
+        )
+    except PartnerSearchError as exc:
+        _fail(exc)
+    import datetime as dt
+    import json
+
+    from eval.run import default_reports_dir
+
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    folder = default_reports_dir() / f"reranker-{stamp}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "metrics.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    (folder / "report.md").write_text(render_report(manifest), encoding="utf-8")
+    for line in summary(manifest):
+        typer.echo(line)
+    size = sum(f.stat().st_size for f in target.iterdir())
+    typer.echo(f"artifact: {target} ({size} bytes)")
     typer.echo(f"report: {folder / 'report.md'}")
 
 

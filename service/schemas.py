@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from index.types import Filters, Hit, Mode, SentenceHit
+from index.types import AskMode, Filters, Hit, Mode, SentenceHit
 from ingest.types import DocType, Document, Lang
 
 if TYPE_CHECKING:
@@ -149,7 +149,8 @@ class SearchRequest(_Strict):
     mode: Mode | None = Field(
         None,
         description="hybrid (e5 + BM25, + USE with the USE channel on), dense (e5), lexical "
-        "(BM25) or use (USE alone; needs the channel); default PARTNERSEARCH_DEFAULT_MODE",
+        "(BM25), use (USE alone; needs the channel) or rerank (hybrid, then the cross-encoder "
+        "over its first passages; needs the reranker); default PARTNERSEARCH_DEFAULT_MODE",
     )
     filters: FiltersIn | None = None
 
@@ -174,6 +175,11 @@ class AskRequest(_Strict):
         description="a question, French or English (at most PARTNERSEARCH_MAX_QUERY_CHARS)",
     )
     k: int = Field(10, ge=1, le=MAX_K, strict=True, description="passages read to find the answer")
+    mode: AskMode | None = Field(
+        None,
+        description="retrieval the answer is read from: hybrid or rerank (needs the "
+        "reranker); default PARTNERSEARCH_ASK_MODE",
+    )
     filters: FiltersIn | None = None
 
 

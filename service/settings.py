@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.options import FusionMethod, SearchOptions
-from index.types import ChunkVectors, Mode, Passages
+from index.types import AskMode, ChunkVectors, Mode, Passages
 from ingest.embed import DEFAULT_BACKEND, Backend
 from ingest.readers import ReadLimits
 
@@ -89,7 +89,32 @@ class Settings(BaseSettings):
         "its vectors at the next ingest)",
     )
     use_threads: int = Field(1, ge=1, le=64, description="BLAS threads of one USE call")
-    default_mode: Mode = "hybrid"
+    default_mode: Mode = Field("hybrid", description="/search mode when a request names none")
+    # Off by default: the suite's numbers did not clear the bar to turn it on (README,
+    # "Rerank stage"); "rerank" is offered as a mode whenever the reranker is loaded.
+    ask_mode: AskMode = Field(
+        "hybrid", description="/ask retrieval when a request names none: hybrid or rerank"
+    )
+    reranker: bool = Field(
+        True,
+        description="load the cross-encoder so mode 'rerank' can be asked for (off: saves "
+        "its memory and load time; the mode is then refused)",
+    )
+    reranker_model: Path | None = Field(
+        None,
+        description="reranker artifact folder (from `partnersearch train-reranker`); unset = "
+        "the shipped service/data/reranker",
+    )
+    reranker_threads: int = Field(2, ge=1, le=64, description="threads of one rerank call")
+    rerank_top_n: int = Field(
+        _SEARCH.rerank_top_n, ge=1, le=200, description="passages the reranker re-scores"
+    )
+    rerank_weight: float = Field(
+        _SEARCH.rerank_weight,
+        ge=0.0,
+        le=1.0,
+        description="weight of the reranker's score against the fused one (1: reranker alone)",
+    )
     # Retrieval defaults live in index.options.SearchOptions (one home, with the report
     # that chose them); these fields only let the environment override them.
     fusion: FusionMethod = Field(
@@ -210,6 +235,13 @@ class Settings(BaseSettings):
         from service.answer_model import DEFAULT_MODEL_PATH
 
         return Path(self.answer_model) if self.answer_model is not None else DEFAULT_MODEL_PATH
+
+    def reranker_path(self) -> Path:
+        """The reranker artifact folder: ``reranker_model`` or the shipped one."""
+        from service.wiring import DEFAULT_RERANKER_DIR
+
+        chosen = self.reranker_model
+        return Path(chosen) if chosen is not None else DEFAULT_RERANKER_DIR
 
     def read_limits(self) -> ReadLimits:
         """The .docx limits for ``ingest.parse_file`` and ``index.Indexer``."""

@@ -14,9 +14,20 @@ from service.settings import Settings
 if TYPE_CHECKING:  # loading index/ingest pulls numpy, FAISS: only when a component is built
     from index import Indexer, Searcher
     from index.options import SearchOptions
+    from index.rerank import PairScorer
     from ingest.embed import Embedder
 
-__all__ = ["load_embedders", "make_indexer", "open_searcher", "use_embedder_for"]
+__all__ = [
+    "DEFAULT_RERANKER_DIR",
+    "load_embedders",
+    "load_reranker",
+    "make_indexer",
+    "open_searcher",
+    "use_embedder_for",
+]
+
+#: The shipped cross-encoder (``partnersearch train-reranker`` writes it).
+DEFAULT_RERANKER_DIR = Path(__file__).resolve().parent / "data" / "reranker"
 
 
 def use_embedder_for(settings: Settings) -> Embedder | None:
@@ -33,6 +44,16 @@ def load_embedders(settings: Settings) -> tuple[Embedder, Embedder | None]:
     from ingest.embed import load_embedder
 
     return load_embedder(**settings.embedder_options()), use_embedder_for(settings)
+
+
+def load_reranker(settings: Settings) -> PairScorer | None:
+    """The cross-encoder of mode "rerank" when ``reranker`` is on, else None; ModelBuildError
+    names the folder when the artifact is missing or unreadable."""
+    if not settings.reranker:
+        return None
+    from index.rerank import OnnxReranker
+
+    return OnnxReranker(settings.reranker_path(), threads=settings.reranker_threads)
 
 
 def make_indexer(
@@ -64,9 +85,10 @@ def open_searcher(
     *,
     data_dir: Path | None = None,
     options: SearchOptions | None = None,
+    reranker: PairScorer | None = None,
 ) -> Searcher:
     """The Searcher over ``data_dir`` (default: ``settings.data_dir``) with ``options``
-    (default: the settings' retrieval options)."""
+    (default: the settings' retrieval options) and, when given, the reranker."""
     from index import Searcher
 
     return Searcher.open(
@@ -74,4 +96,5 @@ def open_searcher(
         embedder,
         options or settings.search_options_object(),
         use_embedder=use_embedder,
+        reranker=reranker,
     )

@@ -14,6 +14,9 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 # shipped default (USE channel on) is tested where it is named: test_use_channel.py and the
 # real-model tests (use_channel=True with the real USE).
 os.environ["PARTNERSEARCH_USE_CHANNEL"] = "false"
+# Likewise the reranker: tests inject a fake scorer; the shipped artifact is loaded where it
+# is named (test_rerank.py).
+os.environ["PARTNERSEARCH_RERANKER"] = "false"
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"

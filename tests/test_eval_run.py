@@ -140,7 +140,10 @@ def test_fusion_sweep_ranks_settings(setup):
 def test_run_eval_input_errors(setup):
     tmp_path, corpus, gold, settings = setup
     emb = HashEmbedder()
-    with pytest.raises(EvalDataError, match=r"unknown mode\(s\) \['rerank'\]"):
+    with pytest.raises(EvalDataError, match=r"unknown mode\(s\) \['rerank@2', 'bogus'\]"):
+        run_eval(settings, embedder=emb, modes=["rerank@2", "bogus"], gold_path=gold, corpus=corpus)
+    # Known but not available: the reranker is off (tests), so nothing would be scored.
+    with pytest.raises(EvalDataError, match="PARTNERSEARCH_RERANKER"):
         run_eval(settings, embedder=emb, modes=["rerank"], gold_path=gold, corpus=corpus)
     with pytest.raises(EvalDataError, match="nothing to evaluate"):
         run_eval(settings, embedder=emb, gold=False)
