@@ -131,7 +131,8 @@ def test_with_options_shares_the_snapshot(index_dir: Path) -> None:
     scorer = WordScorer("lille")
     searcher = Searcher.open(index_dir, HashEmbedder(), reranker=scorer)
     view = searcher.with_options(rerank_weight=0.0)
-    assert view.options.rerank_weight == 0.0 and searcher.options.rerank_weight == 0.5
+    assert view.options.rerank_weight == 0.0
+    assert searcher.options.rerank_weight == SearchOptions().rerank_weight
     assert view.snapshot_id == searcher.snapshot_id
     fused = [h.chunk_id for h in searcher.search("Inserm", k=5, mode="hybrid")]
     assert [h.chunk_id for h in view.search("Inserm", k=5, mode="rerank")] == fused
