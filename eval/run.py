@@ -223,11 +223,6 @@ def available_modes(
     ]
 
 
-def rerank_mode(weight: float) -> str:
-    """The eval mode name of mode "rerank" at another reranker weight (the weight sweep)."""
-    return f"rerank@{weight:g}"
-
-
 def _searcher_for(searcher: Searcher, mode: str) -> tuple[Searcher, str]:
     """The Searcher and index mode behind an eval mode: "rerank@0.3" is mode "rerank"
     with ``rerank_weight`` 0.3; every other name is the index's own mode."""

@@ -289,6 +289,8 @@ class Searcher:
         if mask is not None and not mask.any():
             return []
         depth = max(k, self.options.depth)
+        if mode == "rerank":  # the head must come from the channels, not be cut by them
+            depth = max(depth, self.options.rerank_top_n)
         dense_rows = dense_scores = lex_rows = lex_scores = use_rows = use_scores = None
         sentence_mask = None if mode == "lexical" else state.row_mask(state.sentences, filters)
         fused = mode in ("hybrid", "rerank")

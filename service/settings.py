@@ -230,6 +230,16 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _rerank_mode_has_its_model(self) -> Settings:
+        named = [n for n in ("default_mode", "ask_mode") if getattr(self, n) == "rerank"]
+        if named and not self.reranker:
+            raise ValueError(
+                f"{' and '.join(n.upper() for n in named)} = rerank needs the reranker: "
+                "set PARTNERSEARCH_RERANKER=true (or choose another mode)"
+            )
+        return self
+
     def answer_model_path(self) -> Path:
         """The artifact /ask loads: ``answer_model`` or the shipped one."""
         from service.answer_model import DEFAULT_MODEL_PATH

@@ -93,23 +93,41 @@ def index_dir(tmp_path: Path) -> Path:
 
 
 def test_rerank_mode_scores_only_the_top_n_and_reorders(index_dir: Path) -> None:
-    scorer = WordScorer("delegation")
+    scorer = WordScorer("")
     searcher = Searcher.open(
         index_dir, HashEmbedder(), reranker=scorer, rerank_top_n=3, rerank_weight=1.0
     )
     query = "cooperation agreement Inserm"
     hybrid = searcher.search(query, k=8, mode="hybrid")
+    assert len(hybrid) > 3
+    # The scorer favours the third passage of the fused head: a word only it holds.
+    words = {w for h in hybrid[:2] for w in h.text.casefold().split()}
+    scorer.word = next(w for w in hybrid[2].text.casefold().split() if w not in words)
     reranked = searcher.search(query, k=8, mode="rerank")
     assert len(scorer.calls) == 1
     seen_query, seen = scorer.calls[0]
     assert seen_query == query
     assert seen == [h.text for h in hybrid[:3]]  # the fused head, nothing more
-    head = [h.chunk_id for h in hybrid[:3]]
-    favourite = [h.chunk_id for h in hybrid[:3] if "delegation" in h.text.casefold()]
-    expected_head = favourite + [c for c in head if c not in favourite]
-    assert [h.chunk_id for h in reranked[:3]] == expected_head
-    # Beyond the head the fused order stands.
+    expected = [hybrid[2].chunk_id, hybrid[0].chunk_id, hybrid[1].chunk_id]
+    assert [h.chunk_id for h in reranked[:3]] == expected
+    # Beyond the head the fused order stands, scored below the head.
     assert [h.chunk_id for h in reranked[3:]] == [h.chunk_id for h in hybrid[3:]]
+    assert max(h.score for h in reranked[3:]) < min(h.score for h in reranked[:3])
+
+
+def test_rerank_head_is_not_cut_by_the_channel_depth(index_dir: Path) -> None:
+    scorer = WordScorer("six")
+    searcher = Searcher.open(index_dir, HashEmbedder(), reranker=scorer, depth=1, rerank_top_n=4)
+    searcher.search("accord six ans Inserm Lille", k=1, mode="rerank")
+    assert len(scorer.calls[0][1]) == min(4, searcher.counts()["chunks"]) > 1
+
+
+def test_rerank_mode_setting_needs_the_reranker() -> None:
+    with pytest.raises(ValueError, match="ASK_MODE = rerank needs the reranker"):
+        Settings(reranker=False, ask_mode="rerank")
+    with pytest.raises(ValueError, match="DEFAULT_MODE = rerank needs the reranker"):
+        Settings(reranker=False, default_mode="rerank")
+    assert Settings(reranker=True, default_mode="rerank").default_mode == "rerank"
 
 
 def test_rerank_mode_with_k_below_top_n_returns_k(index_dir: Path) -> None:
@@ -237,6 +255,10 @@ def test_shipped_reranker_is_small_documented_and_prefers_the_answer() -> None:
     )
     assert scores.shape == (2,) and scores[1] > scores[0]
     assert model.score("question", []).shape == (0,)
+    # A pair's score is its own: the same with or without neighbours of other lengths.
+    alone = model.score("accord Normandie", ["La convention dure six ans."])
+    beside = model.score("accord Normandie", ["La convention dure six ans.", "court " * 80])
+    assert alone[0] == pytest.approx(beside[0], abs=1e-5)
 
 
 def test_missing_reranker_artifact_names_the_folder(tmp_path: Path) -> None:

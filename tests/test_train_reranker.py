@@ -16,6 +16,7 @@ from eval.reranker import (
     coverage,
     prune_tokenizer,
     render_report,
+    select_questions,
     select_vocab,
     train_reranker,
 )
@@ -23,7 +24,25 @@ from index.rerank import OnnxReranker
 from ingest.embed import HashEmbedder
 from service.settings import Settings
 
-pytestmark = pytest.mark.slow
+
+def test_training_questions_come_from_train_articles_outside_the_suite(tmp_path: Path) -> None:
+    from eval.answerer import split_by_article
+    from eval.beir import load_beir
+
+    _write_piaf(tmp_path / "piaf")
+    dataset = load_beir(tmp_path / "piaf")
+    config = RerankerConfig(held_out=0.25, eval_questions=3)
+    train_q, held_q, allowed = select_questions(dataset, tmp_path / "piaf", config)
+    splits = split_by_article(dataset, seed=0, held_out=0.25)
+    assert {splits[d] for q in train_q for d in dataset.qrels[q]} == {"train"}
+    assert {splits[d] for q in held_q for d in dataset.qrels[q]} == {"held_out"}
+    assert len(train_q) == 12 and len(held_q) == 3
+    assert allowed == {d for d, s in splits.items() if s == "train"}
+    # Under the suite's folder name, the suite's PIAF sample (here: every question, the set
+    # being smaller than the sample) is never trained on.
+    _write_piaf(tmp_path / "piaf_v1.1")
+    suite = load_beir(tmp_path / "piaf_v1.1")
+    assert select_questions(suite, tmp_path / "piaf_v1.1", config)[0] == []
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +53,8 @@ def e5_tokenizer(model_cache: Path) -> tuple[dict, Tokenizer]:
     return json.loads(path.read_text(encoding="utf-8")), Tokenizer.from_file(str(path))
 
 
-def test_cut_vocabulary_keeps_pool_segmentation_and_never_makes_unk(e5_tokenizer) -> None:
+@pytest.mark.slow
+def test_cut_vocabulary_keeps_pool_segmentation_and_latin_text_never_unk(e5_tokenizer) -> None:
     data, original = e5_tokenizer
 
     def encode(text: str) -> list[int]:
@@ -51,6 +71,10 @@ def test_cut_vocabulary_keeps_pool_segmentation_and_never_makes_unk(e5_tokenizer
     # A word whose pieces were cut is spelled with smaller kept pieces, not <unk>.
     other = pruned.encode("Immunotherapy biomarkers", add_special_tokens=False)
     assert "<unk>" not in other.tokens
+    # A character outside Latin script, digits and punctuation that the pool lacks is cut.
+    unk = pruned.token_to_id("<unk>")
+    assert pruned.encode("IFN-γ", add_special_tokens=False).ids[-1] == unk
+    assert unk not in other.ids
     assert "".join(other.tokens).replace("\u2581", "") == "Immunotherapybiomarkers"
     # Pair template: <s> A </s></s> B </s> with the specials' new ids.
     pair = pruned.encode("q", "p")
@@ -59,6 +83,7 @@ def test_cut_vocabulary_keeps_pool_segmentation_and_never_makes_unk(e5_tokenizer
     assert coverage(encode, set(kept), ["Immunotherapy biomarkers"]) < 1.0
 
 
+@pytest.mark.slow
 def test_train_reranker_end_to_end_is_reproducible(tmp_path: Path, model_cache: Path) -> None:
     _write_piaf(tmp_path / "piaf")
     settings = Settings(data_dir=tmp_path / "data", cache=model_cache, use_channel=False)
