@@ -89,11 +89,29 @@ def run(
     }
 
 
+def serve_runs(
+    data: Path, backend: str, work: Path, *, tag: str, runs: int, env: dict[str, str] | None = None
+) -> dict[str, list]:
+    """``runs`` cold starts of ``partnersearch serve`` over ``data`` (spawn to first /ask)
+    and their peak RSS; RuntimeError when a server does not come up."""
+    from bench.run import serve_once
+
+    got = [
+        serve_once(data, backend, work / f"serve-{tag}-{i}.log", extra_env=env) for i in range(runs)
+    ]
+    failed = [g["failed"] for g in got if "failed" in g]
+    if failed:
+        raise RuntimeError(f"server failed: {failed[0]}")
+    return {
+        "cold_start_s": [round(g["cold_start_s"], 2) for g in got],
+        "peak_rss_mb": [round(g["peak_rss_mb"]) for g in got],
+    }
+
+
 def cold_start(work: Path, *, backend: str | None = None, runs: int = 3) -> dict[str, Any]:
     """Cold start (spawn to first /ask) and peak RSS of ``partnersearch serve`` over corpus/,
     indexed with and without the USE channel (bench.run's server helpers; the server runs
     the channel exactly when its index has it)."""
-    from bench.run import serve_once
     from service.wiring import load_embedders, make_indexer
 
     out: dict[str, Any] = {}
@@ -104,17 +122,17 @@ def cold_start(work: Path, *, backend: str | None = None, runs: int = 3) -> dict
         )
         embedder, use = load_embedders(settings)
         make_indexer(settings, embedder, use).ingest([REPO / "corpus"])
-        got = [
-            serve_once(data, settings.backend, work / f"serve-{on}-{i}.log") for i in range(runs)
-        ]
-        failed = [g["failed"] for g in got if "failed" in g]
-        if failed:
-            raise RuntimeError(f"server failed: {failed[0]}")
-        out[label] = {
-            "cold_start_s": [round(g["cold_start_s"], 2) for g in got],
-            "peak_rss_mb": [round(g["peak_rss_mb"]) for g in got],
-        }
+        out[label] = serve_runs(data, settings.backend, work, tag=str(on), runs=runs)
     return out
+
+
+def render_cold_start(rows: dict[str, Any]) -> list[str]:
+    """The cold-start table: each run's seconds and the highest peak RSS."""
+    lines = ["", "| server over corpus/ | cold start s (each run) | peak RSS MB |", "|---|---|---|"]
+    for name, r in rows.items():
+        cold = ", ".join(f"{x:.2f}" for x in r["cold_start_s"])
+        lines.append(f"| {name} | {cold} | {max(r['peak_rss_mb'])} |")
+    return lines
 
 
 def render(result: dict[str, Any]) -> str:
@@ -130,14 +148,7 @@ def render(result: dict[str, Any]) -> str:
     for name, r in result["latency"].items():
         lines.append(f"| {name} | {r['p50']:.2f} | {r['p95']:.2f} | {r['mean']:.2f} |")
     if result.get("cold_start"):
-        lines += [
-            "",
-            "| server over corpus/ | cold start s (each run) | peak RSS MB |",
-            "|---|---|---|",
-        ]
-        for name, r in result["cold_start"].items():
-            cold = ", ".join(f"{x:.2f}" for x in r["cold_start_s"])
-            lines.append(f"| {name} | {cold} | {max(r['peak_rss_mb'])} |")
+        lines += render_cold_start(result["cold_start"])
     return "\n".join(lines) + "\n"
 
 

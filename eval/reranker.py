@@ -52,7 +52,6 @@ import numpy as np
 from eval.beir import BeirDataset, load_beir, passages, rank_documents, score_beir
 from index.rerank import RERANKER_MANIFEST, OnnxReranker, rerank
 from ingest.errors import EvalDataError
-from service.wiring import DEFAULT_RERANKER_DIR
 
 if TYPE_CHECKING:
     from index import Searcher
@@ -62,7 +61,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "RERANKER_DIR",
     "Group",
     "RerankerConfig",
     "coverage",
@@ -76,8 +74,6 @@ __all__ = [
     "train_reranker",
 ]
 
-#: Where the shipped artifact lives.
-RERANKER_DIR = DEFAULT_RERANKER_DIR
 MODEL_FILE = "model.onnx"
 _SPACE = "\u2581"
 
@@ -232,6 +228,8 @@ def _cross_encoder(model_dir: Path, layers: int, kept: Sequence[int]):
     from transformers import AutoModel
     from transformers.utils import logging as hf_logging
 
+    from ingest.onnx_build import mean_pool
+
     hf_logging.disable_progress_bar()
 
     class CrossEncoder(torch.nn.Module):
@@ -246,9 +244,7 @@ def _cross_encoder(model_dir: Path, layers: int, kept: Sequence[int]):
             hidden = self.encoder(
                 input_ids=input_ids, attention_mask=attention_mask
             ).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return self.head(pooled).squeeze(-1)
+            return self.head(mean_pool(hidden, attention_mask)).squeeze(-1)
 
     encoder = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager")
     encoder.encoder.layer = torch.nn.ModuleList(list(encoder.encoder.layer)[:layers])

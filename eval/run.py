@@ -607,12 +607,14 @@ def run_eval(
         use_embedder = use_embedder_for(settings)
     if use_embedder is not None:
         use_embedder = CachedQueryEmbedder(use_embedder)
-    if not any(m.startswith("rerank") for m in modes) or not settings.reranker:
-        reranker = None  # like "use" without the channel: the rerank modes are left out
-    elif reranker is None:
+    if not any(m.startswith("rerank") for m in modes):
+        reranker = None
+    elif reranker is None and settings.reranker:
         from service.wiring import load_reranker
 
         reranker = load_reranker(settings)
+    # Without one (PARTNERSEARCH_RERANKER off, none injected) the rerank modes are left out,
+    # like "use" without the channel.
     if reranker is not None:
         reranker = CachedPairScorer(reranker)  # type: ignore[assignment]
     requested = list(modes)

@@ -130,10 +130,10 @@ class OnnxReranker:
 
     Pairs are cut to the manifest's ``max_tokens`` (the longer side loses tokens first).
     Each pair is its own pass, unpadded: the int8 graph quantizes activations with one
-    scale per tensor, so in a batch a pair's score moved with its neighbours (1.30 alone,
-    0.83 beside a short passage); one pair per pass makes a score depend on its pair only,
-    for about 8% more time over 20 passages. Thread-safe: onnxruntime sessions may run
-    concurrently; the tokenizer is guarded by a lock.
+    scale per tensor, so in a padded batch a pair's score moved with its neighbours; one
+    pair per pass makes a score depend on its pair only (tests/test_rerank.py checks it),
+    at some cost in time (README, "Rerank stage"). Thread-safe: onnxruntime sessions may
+    run concurrently; the tokenizer is guarded by a lock.
     """
 
     def __init__(self, model_dir: Path, *, threads: int = 2) -> None:

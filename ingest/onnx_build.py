@@ -34,6 +34,7 @@ __all__ = [
     "build_onnx_dir",
     "ensure_onnx_dir",
     "export_onnx",
+    "mean_pool",
     "quantize_int8",
 ]
 
@@ -110,8 +111,7 @@ def _export_fp32(model_dir: Path, dest: Path) -> None:
             hidden = self.encoder(
                 input_ids=input_ids, attention_mask=attention_mask
             ).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            pooled = mean_pool(hidden, attention_mask)
             return torch.nn.functional.normalize(pooled, p=2.0, dim=1)
 
     hf_logging.disable_progress_bar()  # "Loading weights" bars are not the user's business
@@ -120,6 +120,13 @@ def _export_fp32(model_dir: Path, dest: Path) -> None:
     ids = torch.tensor([[0, 581, 2], [0, 2, 1]], dtype=torch.int64)
     mask = torch.tensor([[1, 1, 1], [1, 1, 0]], dtype=torch.int64)
     export_onnx(_Pooled(encoder), (ids, mask), dest, output="sentence_embedding")
+
+
+def mean_pool(hidden: Any, attention_mask: Any) -> Any:
+    """Mean of the token vectors under the mask (sentence-transformers' Pooling(mean)),
+    for torch tensors; shared by the e5 export and the reranker's head."""
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
 
 
 def export_onnx(module: Any, example: tuple[Any, Any], dest: Path, *, output: str) -> None:

@@ -620,65 +620,65 @@ def train_reranker_cmd(
         Path | None,
         typer.Option("--evaldata", help="suite folder, for the vocabulary coverage report"),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
-    layers: Annotated[int, typer.Option("--layers", min=1, max=12)] = 6,
-    max_tokens: Annotated[int, typer.Option("--max-tokens", min=16, max=512)] = 128,
-    negatives: Annotated[int, typer.Option("--negatives", min=1, max=31)] = 7,
-    epochs: Annotated[int, typer.Option("--epochs", min=1, max=20)] = 1,
+    # Defaults live in eval.reranker.RerankerConfig (one home; importing it here would load
+    # numpy and eval at CLI start-up): an option left out keeps the config's value.
+    seed: Annotated[int | None, typer.Option("--seed")] = None,
+    layers: Annotated[int | None, typer.Option("--layers", min=1, max=12)] = None,
+    max_tokens: Annotated[int | None, typer.Option("--max-tokens", min=16, max=512)] = None,
+    negatives: Annotated[int | None, typer.Option("--negatives", min=1, max=31)] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", min=1, max=20)] = None,
     max_questions: Annotated[
         int | None, typer.Option("--max-questions", min=4, help="train on this many questions")
     ] = None,
     eval_questions: Annotated[
-        int, typer.Option("--eval-questions", min=4, help="held-out PIAF questions measured")
-    ] = 300,
+        int | None, typer.Option("--eval-questions", min=4, help="held-out questions measured")
+    ] = None,
     held_out: Annotated[
-        float, typer.Option("--held-out", min=0.05, max=0.9, help="share of articles held out")
-    ] = 0.3,
+        float | None,
+        typer.Option("--held-out", min=0.05, max=0.9, help="share of articles held out"),
+    ] = None,
     mine_depth: Annotated[
-        int, typer.Option("--mine-depth", min=2, max=200, help="negatives drawn from top N")
-    ] = 30,
-    batch_questions: Annotated[int, typer.Option("--batch-questions", min=1, max=64)] = 4,
-    lr: Annotated[float, typer.Option("--lr", min=1e-7, max=1e-2)] = 5e-5,
-    head_lr: Annotated[float, typer.Option("--head-lr", min=1e-7, max=1e-1)] = 1e-3,
-    warmup: Annotated[float, typer.Option("--warmup", min=0.0, max=0.5)] = 0.1,
+        int | None, typer.Option("--mine-depth", min=2, max=200, help="negatives from top N")
+    ] = None,
+    batch_questions: Annotated[int | None, typer.Option("--batch-questions", min=1, max=64)] = None,
+    lr: Annotated[float | None, typer.Option("--lr", min=1e-7, max=1e-2)] = None,
+    head_lr: Annotated[float | None, typer.Option("--head-lr", min=1e-7, max=1e-1)] = None,
+    warmup: Annotated[float | None, typer.Option("--warmup", min=0.0, max=0.5)] = None,
     ascii_top: Annotated[
-        int, typer.Option("--ascii-top", min=0, help="most probable ASCII pieces kept")
-    ] = 45_000,
+        int | None, typer.Option("--ascii-top", min=0, help="most probable ASCII pieces kept")
+    ] = None,
     top_n: Annotated[
-        int, typer.Option("--top-n", min=1, max=200, help="passages reranked when measuring")
-    ] = 20,
-    threads: Annotated[int, typer.Option("--threads", min=1, max=64)] = 2,
+        int | None,
+        typer.Option("--top-n", min=1, max=200, help="passages reranked when measuring"),
+    ] = None,
+    threads: Annotated[int | None, typer.Option("--threads", min=1, max=64)] = None,
 ) -> None:
     """Train the rerank stage's cross-encoder from e5-small on PIAF; write the artifact."""
-    from eval.reranker import (
-        RERANKER_DIR,
-        RerankerConfig,
-        render_report,
-        summary,
-        train_reranker,
-    )
+    from eval.reranker import RerankerConfig, render_report, summary, train_reranker
     from eval.run import default_work_dir
+    from service.wiring import DEFAULT_RERANKER_DIR
 
     settings = _settings()
-    config = RerankerConfig(
-        seed=seed,
-        layers=layers,
-        max_tokens=max_tokens,
-        negatives=negatives,
-        epochs=epochs,
-        max_questions=max_questions,
-        eval_questions=eval_questions,
-        held_out=held_out,
-        mine_depth=mine_depth,
-        batch_questions=batch_questions,
-        lr=lr,
-        head_lr=head_lr,
-        warmup=warmup,
-        ascii_top=ascii_top,
-        top_n=top_n,
-        threads=threads,
-    )
-    target = out or RERANKER_DIR
+    given = {
+        "seed": seed,
+        "layers": layers,
+        "max_tokens": max_tokens,
+        "negatives": negatives,
+        "epochs": epochs,
+        "max_questions": max_questions,
+        "eval_questions": eval_questions,
+        "held_out": held_out,
+        "mine_depth": mine_depth,
+        "batch_questions": batch_questions,
+        "lr": lr,
+        "head_lr": head_lr,
+        "warmup": warmup,
+        "ascii_top": ascii_top,
+        "top_n": top_n,
+        "threads": threads,
+    }
+    config = RerankerConfig(**{k: v for k, v in given.items() if v is not None})
+    target = out or DEFAULT_RERANKER_DIR
     try:
         manifest = train_reranker(
             settings,
