@@ -34,11 +34,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from eval.beir import BeirDataset, load_beir, write_beir_corpus
+from eval.errors import EvalDataError
 from eval.gold import GOLD_PATH, GoldItem, contains_answer, load_gold
 from eval.metrics import AbstentionRow, AskOutcome, pick_threshold, threshold_sweep
 from eval.report import git_commit
+from index.errors import IndexMismatchError
 from ingest.embed import Embedder
-from ingest.errors import EvalDataError, IndexMismatchError
 from service.answer_features import (
     CONFIDENCE_FEATURES,
     ENTITY_TYPES,

@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from eval.errors import EvalDataError
 from eval.metrics import BEIR_MEASURES, Qrels, mean_scores, score_per_query
 from ingest.chunk import chunk_key, sentence_key, split_sentences
-from ingest.errors import EvalDataError
 from ingest.lang import detect_lang
 from ingest.types import Chunk, Document, Lang, ParsedDocument, Sentence
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ingest.errors import EvalDataError
+from eval.errors import EvalDataError
 
 logger = logging.getLogger(__name__)
 

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 from tqdm import tqdm
 
 from eval.beir import load_beir, write_beir_corpus
+from eval.errors import EvalDataError
 from eval.gold import contains_answer
 from eval.similar import similar_metrics
-from ingest.errors import EvalDataError, QueryError
+from index.errors import QueryError
 
 if TYPE_CHECKING:
     from index.options import SearchOptions

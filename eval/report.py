@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ingest.errors import EvalDataError
+from eval.errors import EvalDataError
 
 logger = logging.getLogger(__name__)
 

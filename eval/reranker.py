@@ -50,8 +50,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from eval.beir import BeirDataset, load_beir, passages, rank_documents, score_beir
+from eval.errors import EvalDataError
 from index.rerank import RERANKER_MANIFEST, OnnxReranker, rerank
-from ingest.errors import EvalDataError
 
 if TYPE_CHECKING:
     from index import Searcher

@@ -26,6 +26,7 @@ import numpy as np
 from tqdm import tqdm
 
 from eval.beir import BeirDataset, load_beir, passages, rank_documents, score_beir
+from eval.errors import EvalDataError
 from eval.gold import GOLD_PATH, GoldItem, contains_answer, load_gold
 from eval.metrics import (
     GOLD_MEASURES,
@@ -40,10 +41,10 @@ from eval.metrics import (
 from eval.report import git_commit, new_report_dir, write_report
 from eval.similar import score_beir_similar, score_gold_similar
 from eval.sweep import SweepSet, sweep_suite
+from index.errors import IndexMismatchError, QueryError
 from index.options import SearchOptions
 from index.types import AskMode, Hit, IngestReport, Mode
 from ingest.embed import Embedder
-from ingest.errors import EvalDataError, IndexMismatchError, QueryError
 from ingest.lang import detect_lang
 
 if TYPE_CHECKING:

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from eval.beir import BeirDataset
 from eval.gold import GoldItem, contains_answer
-from ingest.errors import QueryError
+from index.errors import QueryError
 
 logger = logging.getLogger(__name__)
 

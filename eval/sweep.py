@@ -23,9 +23,9 @@ from tqdm import tqdm
 
 from eval.beir import rank_documents
 from eval.metrics import Qrels, mean_scores, score_per_query
+from index.errors import QueryError
 from index.fusion import Channels, fuse_options
 from index.options import SearchOptions
-from ingest.errors import QueryError
 
 logger = logging.getLogger(__name__)
 

@@ -28,13 +28,14 @@ from tqdm import tqdm
 from index import cleanup, snapshot
 from index.compat import check_compatible, model_fields
 from index.dense import DenseIndex, stable_ids
+from index.errors import IndexMismatchError
 from index.langdir import LangDirection
 from index.lexical import LexicalIndex, analyze
 from index.rows import write_rows
 from index.store import Store
 from index.types import ChunkVectors, IngestReport
 from ingest.embed import Embedder
-from ingest.errors import IndexMismatchError, IngestError
+from ingest.errors import IngestError
 from ingest.readers import ReadLimits
 from ingest.types import ParsedDocument
 

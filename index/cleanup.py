@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index import snapshot
+from index.errors import IndexMismatchError
 from index.store import Store
-from ingest.errors import IndexMismatchError
 
 logger = logging.getLogger(__name__)
 

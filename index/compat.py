@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from index.errors import IndexMismatchError
 from ingest.embed import Embedder
-from ingest.errors import IndexMismatchError
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from ingest.errors import IndexMismatchError, QueryError
+from index.errors import IndexMismatchError, QueryError
 
 logger = logging.getLogger(__name__)
 

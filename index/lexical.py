@@ -21,7 +21,7 @@ import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_FRENCH
 
-from ingest.errors import IndexMismatchError
+from index.errors import IndexMismatchError
 
 logger = logging.getLogger(__name__)
 

@@ -32,6 +32,7 @@ import numpy as np
 from index import snapshot
 from index.compat import check_compatible
 from index.dense import DenseIndex, stable_ids
+from index.errors import IndexMismatchError, IndexNotFoundError, QueryError
 from index.fusion import Channels, fuse, fuse_options
 from index.langdir import LangDirection, debias
 from index.lexical import LexicalIndex, analyze_query, fold
@@ -41,7 +42,6 @@ from index.rows import DOC_TYPES, LANGS, NO_DATE, Rows, doc_type_code, lang_code
 from index.store import Store
 from index.types import Filters, Hit, Mode, SentenceHit
 from ingest.embed import Embedder
-from ingest.errors import IndexMismatchError, IndexNotFoundError, QueryError
 from ingest.lang import detect_lang
 from ingest.types import Document, Sentence
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ingest.errors import IndexMismatchError, IndexNotFoundError
+from index.errors import IndexMismatchError, IndexNotFoundError
 
 logger = logging.getLogger(__name__)
 

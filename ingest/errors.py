@@ -1,8 +1,10 @@
-"""The project's one error family: every expected failure is a PartnerSearchError.
+"""The base of the project's one error family, and the ingest stage's own errors.
 
-Each class carries the HTTP status and the stable code the API answers it with, so the
-service maps every one of them in one handler and the README's error table is checked
-against these classes (tests/test_docs.py).
+Every expected failure is a PartnerSearchError. Each class carries the HTTP status and
+the stable code the API answers it with, so the service maps every one of them in one
+handler and the README's error table is checked against these classes
+(tests/test_docs.py). Each package keeps the errors it raises: ``index.errors``,
+``eval.errors``, ``service.errors``; this one is the first stage, so the base lives here.
 """
 
 from __future__ import annotations
@@ -36,35 +38,3 @@ class FileLimitError(IngestError):
 
     status = 413
     code = "file_over_limits"
-
-
-class IndexMismatchError(PartnerSearchError):
-    """The index on disk was built with another embedding model, format or channel set."""
-
-    status = 409
-    code = "index_mismatch"
-
-
-class IndexNotFoundError(PartnerSearchError):
-    """No complete index snapshot exists in the data directory yet."""
-
-    status = 503
-    code = "index_not_ready"
-
-
-class QueryError(PartnerSearchError):
-    """A search request is invalid (empty text, unknown filter value, bad date...)."""
-
-    status = 422
-    code = "invalid_query"
-
-
-class EvalDataError(PartnerSearchError):
-    """An evaluation input (gold set, BEIR dataset, previous report) is missing or malformed."""
-
-
-class AnswerModelError(PartnerSearchError):
-    """The answer-selection artifact is missing, corrupt or from another feature set."""
-
-    status = 503
-    code = "answer_model_unavailable"

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from index.errors import QueryError
 from index.types import AskMode, Filters, Hit
 from ingest.embed import Embedder
-from ingest.errors import QueryError
 from ingest.types import Sentence
 from service.answer_features import (
     ENTITY_TYPES,

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ingest.errors import AnswerModelError
+from service.errors import AnswerModelError
 
 logger = logging.getLogger(__name__)
 

@@ -42,14 +42,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from index import Indexer, IngestReport, Searcher, clean_leftovers
+from index.errors import IndexNotFoundError
 from index.rerank import PairScorer
 from ingest import SUPPORTED_SUFFIXES, parse_file
 from ingest.embed import DEFAULT_MODEL, Embedder, load_embedder
-from ingest.errors import (
-    IndexNotFoundError,
-    IngestError,
-    PartnerSearchError,
-)
+from ingest.errors import IngestError, PartnerSearchError
 from service.answer import answer_question
 from service.answer_model import AnswerModel, load_answer_model
 from service.metrics import CONTENT_TYPE_LATEST, Metrics, MetricsMiddleware

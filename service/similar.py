@@ -16,8 +16,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from index.errors import QueryError
 from index.types import Filters, SentenceHit
-from ingest.errors import QueryError
 
 if TYPE_CHECKING:
     from index import Searcher

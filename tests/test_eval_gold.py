@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from eval.errors import EvalDataError
 from eval.gold import GOLD_PATH, contains_answer, load_gold, normalize_ws
-from ingest.errors import EvalDataError
 
 GOLD = load_gold()
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from eval.errors import EvalDataError
 from eval.passages import passages_label, score_answer_passages
 from index.options import SearchOptions
 from ingest.embed import HashEmbedder
-from ingest.errors import EvalDataError
 from service.settings import Settings
 
 PARAGRAPH = (

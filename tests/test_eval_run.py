@@ -6,11 +6,11 @@ import json
 
 import pytest
 
+from eval.errors import EvalDataError
 from eval.gold import load_gold
 from eval.run import run_eval, sweep_fusion
 from index.options import SearchOptions
 from ingest.embed import HashEmbedder
-from ingest.errors import EvalDataError
 from service.settings import Settings
 
 EN = (

@@ -8,8 +8,8 @@ import re
 import pytest
 
 from index import Filters, Searcher
+from index.errors import IndexMismatchError
 from ingest.embed import HashEmbedder
-from ingest.errors import IndexMismatchError
 
 pytestmark = pytest.mark.slow
 

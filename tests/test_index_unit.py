@@ -16,10 +16,10 @@ from index_docs import make_doc, sample_docs, versioned
 from index import Filters, Indexer, Searcher
 from index.build import contextual_text
 from index.dense import DenseIndex, stable_id, stable_ids
+from index.errors import IndexMismatchError, IndexNotFoundError, QueryError
 from index.fusion import Channels
 from index.lexical import analyze, analyze_query, fold
 from ingest.embed import HashEmbedder
-from ingest.errors import IndexMismatchError, IndexNotFoundError, QueryError
 
 
 @pytest.fixture()

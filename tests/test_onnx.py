@@ -16,8 +16,8 @@ from index_docs import sample_docs
 
 from index import Indexer, Searcher
 from index.compat import PROBE_MIN_COSINE
+from index.errors import IndexMismatchError
 from ingest.embed import HashEmbedder
-from ingest.errors import IndexMismatchError
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -13,10 +13,11 @@ from fastapi.testclient import TestClient
 from index_docs import sample_docs
 
 from index import Indexer, Searcher
+from index.errors import QueryError
 from index.options import SearchOptions
 from index.rerank import OnnxReranker, PairScorer, rerank
 from ingest.embed import HashEmbedder
-from ingest.errors import ModelBuildError, QueryError
+from ingest.errors import ModelBuildError
 from service import create_app
 from service.settings import Settings
 from service.wiring import DEFAULT_RERANKER_DIR

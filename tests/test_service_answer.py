@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from index import Filters, Indexer, Searcher
+from index.errors import QueryError
 from ingest.embed import HashEmbedder
-from ingest.errors import QueryError
 from ingest.types import Chunk, Document, ParsedDocument, Sentence
 from service.answer import answer_from_hits, answer_question, content_terms
 from service.answer_features import CONFIDENCE_FEATURES, SENTENCE_FEATURES

@@ -10,7 +10,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ingest.embed import HashEmbedder
-from ingest.errors import AnswerModelError
 from service import create_app
 from service.answer_features import CONFIDENCE_FEATURES, SENTENCE_FEATURES
 from service.answer_model import (
@@ -20,6 +19,7 @@ from service.answer_model import (
     default_answer_model,
     load_answer_model,
 )
+from service.errors import AnswerModelError
 from service.settings import Settings
 
 REBUILD = r"partnersearch train-answerer --out "

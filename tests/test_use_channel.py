@@ -14,10 +14,10 @@ from index_docs import make_doc
 from eval.sweep import USE_WEIGHTS, SweepSet, candidate_grid, sweep_suite
 from index import Indexer, Searcher
 from index import snapshot as snap
+from index.errors import IndexMismatchError, QueryError
 from index.fusion import Channels, fuse, fuse_options
 from index.options import SearchOptions
 from ingest.embed import HashEmbedder, UseEmbedder
-from ingest.errors import IndexMismatchError, QueryError
 from service import create_app
 from service.settings import Settings
 

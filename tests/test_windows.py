@@ -8,9 +8,9 @@ import pytest
 
 from index import Indexer, Searcher
 from index import snapshot as snap
+from index.errors import IndexMismatchError
 from ingest.chunk import Segment, chunk_document, sentence_windows
 from ingest.embed import HashEmbedder
-from ingest.errors import IndexMismatchError
 from service.settings import Settings
 from service.wiring import make_indexer
 
