@@ -13,36 +13,24 @@ test; its numbers are the README's "Second dense channel" figures.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.run import REPO, _pct, _settings, git_head, machine_info
 from bench.scale_corpus import generate_queries
-
-
-def _latency(call: Callable[[str], Any], queries: Sequence[str], clear: Callable[[], None]):
-    clear()
-    call(queries[0])  # one-time costs
-    times = []
-    for q in queries[1:]:
-        started = time.perf_counter()
-        call(q)
-        times.append(time.perf_counter() - started)
-    return _pct(times)
+from bench.server import serve_runs
+from bench.system import REPO, latency, provenance, run_folder, save_report, settings, stay_offline
+from bench.tables import cold_start_rows, latency_rows
 
 
 def run(
     data: Path, corpus: Path, work: Path, *, queries: int, backend: str | None = None
 ) -> dict[str, Any]:
     from index import snapshot
-    from ingest.embed import UseEmbedder, load_embedder
     from service.similar import similar_wordings
-    from service.wiring import make_indexer, open_searcher
+    from service.wiring import load_embedders, make_indexer, open_searcher
 
     target = work / "data-use"
     if not target.exists():
@@ -50,37 +38,35 @@ def run(
     manifest = snapshot.current(target).manifest
     # The shipped backend by default: an index built by another one is searched as is when
     # its probe vectors agree (index/compat.py), as the service would.
-    settings = _settings(
+    chosen = settings(
         data_dir=target, use_channel=True, **({"backend": backend} if backend else {})
     )
-    embedder = load_embedder(**settings.embedder_options())
-    use = UseEmbedder(threads=settings.use_threads)
+    embedder, use = load_embedders(chosen)  # with use_channel on: e5 and USE
     started = time.perf_counter()
-    report = make_indexer(settings, embedder, use).ingest([corpus])
+    report = make_indexer(chosen, embedder, use).ingest([corpus])
     add_seconds = time.perf_counter() - started
     counts = snapshot.current(target).manifest["counts"]
 
     pool = generate_queries(queries, seed=7)
-    with_use = open_searcher(settings, embedder, use)
-    without = open_searcher(settings.model_copy(update={"use_channel": False}), embedder)
+    with_use = open_searcher(chosen, embedder, use)
+    without = open_searcher(chosen.model_copy(update={"use_channel": False}), embedder)
 
     def clear() -> None:
         embedder.clear_query_cache()
         use.clear_query_cache()
 
-    results = {
-        "search, e5 + BM25": _latency(lambda q: without.search(q, k=10), pool, clear),
-        "search, e5 + BM25 + USE": _latency(lambda q: with_use.search(q, k=10), pool, clear),
-        "similar, e5": _latency(lambda q: similar_wordings(without, q, k=10), pool, clear),
-        "similar, e5 + USE": _latency(lambda q: similar_wordings(with_use, q, k=10), pool, clear),
-        "USE query embedding": _latency(lambda q: use.embed_queries([q]), pool, clear),
+    calls = {
+        "search, e5 + BM25": lambda q: without.search(q, k=10),
+        "search, e5 + BM25 + USE": lambda q: with_use.search(q, k=10),
+        "similar, e5": lambda q: similar_wordings(without, q, k=10),
+        "similar, e5 + USE": lambda q: similar_wordings(with_use, q, k=10),
+        "USE query embedding": lambda q: use.embed_queries([q]),
     }
+    results = {name: latency(call, pool, before=clear) for name, call in calls.items()}
     return {
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "commit": git_head(),
-        "machine": machine_info(),
+        **provenance(),
         "index": str(data),
-        "backend": settings.backend,
+        "backend": chosen.backend,
         "index_backend": manifest["backend"],
         "counts": counts,
         "use_added_seconds": round(add_seconds, 1),
@@ -89,66 +75,36 @@ def run(
     }
 
 
-def serve_runs(
-    data: Path, backend: str, work: Path, *, tag: str, runs: int, env: dict[str, str] | None = None
-) -> dict[str, list]:
-    """``runs`` cold starts of ``partnersearch serve`` over ``data`` (spawn to first /ask)
-    and their peak RSS; RuntimeError when a server does not come up."""
-    from bench.run import serve_once
-
-    got = [
-        serve_once(data, backend, work / f"serve-{tag}-{i}.log", extra_env=env) for i in range(runs)
-    ]
-    failed = [g["failed"] for g in got if "failed" in g]
-    if failed:
-        raise RuntimeError(f"server failed: {failed[0]}")
-    return {
-        "cold_start_s": [round(g["cold_start_s"], 2) for g in got],
-        "peak_rss_mb": [round(g["peak_rss_mb"]) for g in got],
-    }
-
-
 def cold_start(work: Path, *, backend: str | None = None, runs: int = 3) -> dict[str, Any]:
     """Cold start (spawn to first /ask) and peak RSS of ``partnersearch serve`` over corpus/,
-    indexed with and without the USE channel (bench.run's server helpers; the server runs
-    the channel exactly when its index has it)."""
+    indexed with and without the USE channel (bench.server's helpers; the server runs the
+    channel exactly when its index has it)."""
     from service.wiring import load_embedders, make_indexer
 
     out: dict[str, Any] = {}
     for label, on in (("e5 + BM25", False), ("e5 + BM25 + USE", True)):
         data = work / f"corpus-{'use' if on else 'plain'}"
-        settings = _settings(
+        chosen = settings(
             data_dir=data, use_channel=on, **({"backend": backend} if backend else {})
         )
-        embedder, use = load_embedders(settings)
-        make_indexer(settings, embedder, use).ingest([REPO / "corpus"])
-        out[label] = serve_runs(data, settings.backend, work, tag=str(on), runs=runs)
+        embedder, use = load_embedders(chosen)
+        make_indexer(chosen, embedder, use).ingest([REPO / "corpus"])
+        out[label] = serve_runs(data, chosen.backend, work, tag=str(on), runs=runs)
     return out
 
 
-def render_cold_start(rows: dict[str, Any]) -> list[str]:
-    """The cold-start table: each run's seconds and the highest peak RSS."""
-    lines = ["", "| server over corpus/ | cold start s (each run) | peak RSS MB |", "|---|---|---|"]
-    for name, r in rows.items():
-        cold = ", ".join(f"{x:.2f}" for x in r["cold_start_s"])
-        lines.append(f"| {name} | {cold} | {max(r['peak_rss_mb'])} |")
-    return lines
-
-
 def render(result: dict[str, Any]) -> str:
+    """The report: the index, each call's latency, and the cold-start table if measured."""
     c = result["counts"]
     lines = [
         f"Index: {c['chunks']} chunks, {c['sentences']} sentences (queries embedded with "
         f"{result['backend']}, passages with {result.get('index_backend', result['backend'])}); "
         f"adding the USE channel took {result['use_added_seconds']} s.",
         "",
-        "| call | p50 ms | p95 ms | mean ms |",
-        "|---|---|---|---|",
+        *latency_rows(result["latency"], digits=2),
     ]
-    for name, r in result["latency"].items():
-        lines.append(f"| {name} | {r['p50']:.2f} | {r['p95']:.2f} | {r['mean']:.2f} |")
     if result.get("cold_start"):
-        lines += render_cold_start(result["cold_start"])
+        lines += cold_start_rows(result["cold_start"])
     return "\n".join(lines) + "\n"
 
 
@@ -163,16 +119,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out")
     args = parser.parse_args(argv)
-    folder = args.out / ("channels-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ"))
-    folder.mkdir(parents=True)
+    stay_offline()
+    folder = run_folder(args.out, "channels")
     result = run(args.data, args.corpus, folder, queries=args.queries, backend=args.backend)
     if args.cold_start:
         result["cold_start"] = cold_start(folder, backend=args.backend)
     shutil.rmtree(folder / "data-use", ignore_errors=True)
-    (folder / "channels.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    (folder / "channels.md").write_text(render(result), encoding="utf-8")
-    print(render(result))
-    print(f"written to {folder}")
+    save_report(folder, "channels", result, render(result))
 
 
 if __name__ == "__main__":

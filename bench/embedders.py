@@ -13,6 +13,7 @@ import logging
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,27 +31,21 @@ __all__ = [
 ]
 
 
+def _forwarded(attr: str) -> Any:
+    """A read-only property that reads ``attr`` of the wrapped embedder (``self.inner``)."""
+    return property(lambda self: getattr(self.inner, attr), doc=f"``inner.{attr}``")
+
+
 class _Delegate:
     """Forward the Embedder protocol to ``inner``; subclasses replace embed_passages."""
 
+    name: str = _forwarded("name")
+    dim: int = _forwarded("dim")
+    max_tokens: int = _forwarded("max_tokens")
+    backend: str = _forwarded("backend")
+
     def __init__(self, inner: Embedder) -> None:
         self.inner = inner
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def dim(self) -> int:
-        return self.inner.dim
-
-    @property
-    def max_tokens(self) -> int:
-        return self.inner.max_tokens
-
-    @property
-    def backend(self) -> str:
-        return self.inner.backend
 
     def fingerprint(self) -> str:
         return self.inner.fingerprint()

@@ -15,16 +15,15 @@ does to each set's text (<unk> share, length in tokens).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.channels import _latency, render_cold_start, serve_runs
-from bench.run import REPO, _settings, git_head, machine_info
 from bench.scale_corpus import generate_queries
+from bench.server import serve_runs
+from bench.system import REPO, latency, provenance, run_folder, save_report, settings, stay_offline
+from bench.tables import cold_start_rows, latency_rows
 
 
 def run(data: Path, *, queries: int, top_ns: Sequence[int]) -> dict[str, Any]:
@@ -32,10 +31,10 @@ def run(data: Path, *, queries: int, top_ns: Sequence[int]) -> dict[str, Any]:
     from service.wiring import load_embedders, load_reranker, open_searcher
 
     manifest = snapshot.current(data).manifest
-    settings = _settings(data_dir=data, use_channel="use" in manifest, reranker=True)
-    embedder, use = load_embedders(settings)
-    reranker = load_reranker(settings)
-    searcher = open_searcher(settings, embedder, use, reranker=reranker)
+    chosen = settings(data_dir=data, use_channel="use" in manifest, reranker=True)
+    embedder, use = load_embedders(chosen)
+    reranker = load_reranker(chosen)
+    searcher = open_searcher(chosen, embedder, use, reranker=reranker)
     pool = generate_queries(queries, seed=7)
 
     def clear() -> None:
@@ -43,25 +42,23 @@ def run(data: Path, *, queries: int, top_ns: Sequence[int]) -> dict[str, Any]:
         if use is not None:
             use.clear_query_cache()
 
-    results = {"search, hybrid": _latency(lambda q: searcher.search(q, k=10), pool, clear)}
+    results = {"search, hybrid": latency(lambda q: searcher.search(q, k=10), pool, before=clear)}
     for n in top_ns:
         view = searcher.with_options(rerank_top_n=n)
-        results[f"search, rerank top {n}"] = _latency(
-            lambda q, view=view: view.search(q, k=10, mode="rerank"), pool, clear
+        results[f"search, rerank top {n}"] = latency(
+            lambda q, view=view: view.search(q, k=10, mode="rerank"), pool, before=clear
         )
         heads = {q: [h.text for h in searcher.search(q, k=n)] for q in pool}
-        results[f"cross-encoder alone, {n} passages"] = _latency(
-            lambda q, heads=heads: reranker.score(q, heads[q]), pool, lambda: None
+        results[f"cross-encoder alone, {n} passages"] = latency(
+            lambda q, heads=heads: reranker.score(q, heads[q]), pool
         )
     return {
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "commit": git_head(),
-        "machine": machine_info(),
+        **provenance(),
         "index": str(data),
         "counts": manifest["counts"],
         "use_channel": use is not None,
         "reranker": reranker.name,
-        "reranker_threads": settings.reranker_threads,
+        "reranker_threads": chosen.reranker_threads,
         "latency": results,
     }
 
@@ -71,13 +68,13 @@ def cold_start(work: Path, *, runs: int = 3) -> dict[str, Any]:
     reranker loaded and not."""
     from service.wiring import load_embedders, make_indexer
 
-    settings = _settings(data_dir=work / "corpus")
-    embedder, use = load_embedders(settings)
-    make_indexer(settings, embedder, use).ingest([REPO / "corpus"])
+    chosen = settings(data_dir=work / "corpus")
+    embedder, use = load_embedders(chosen)
+    make_indexer(chosen, embedder, use).ingest([REPO / "corpus"])
     return {
         label: serve_runs(
-            settings.data_dir,
-            settings.backend,
+            chosen.data_dir,
+            chosen.backend,
             work,
             tag=str(on),
             runs=runs,
@@ -102,7 +99,7 @@ def probe(evaldata: Path, *, sample: int = 500) -> dict[str, Any]:
 
     info = _json.loads((DEFAULT_RERANKER_DIR / "reranker.json").read_text(encoding="utf-8"))
     cut = Tokenizer.from_file(str(DEFAULT_RERANKER_DIR / "tokenizer.json"))
-    full = Tokenizer.from_file(str(ensure_model_dir(_settings().cache) / "tokenizer.json"))
+    full = Tokenizer.from_file(str(ensure_model_dir(settings().cache) / "tokenizer.json"))
     unk = cut.token_to_id("<unk>")
     out: dict[str, Any] = {"max_tokens": info["max_tokens"], "sets": {}}
     piaf = load_beir(evaldata / "piaf_v1.1")
@@ -139,18 +136,17 @@ def probe(evaldata: Path, *, sample: int = 500) -> dict[str, Any]:
 
 
 def render(result: dict[str, Any]) -> str:
+    """The report: the index, each call's latency, and the cold-start and probe tables if
+    measured."""
     c = result["counts"]
     lines = [
         f"Index: {c['chunks']} chunks (USE channel {'on' if result['use_channel'] else 'off'}); "
         f"reranker {result['reranker']}, {result['reranker_threads']} threads.",
         "",
-        "| call | p50 ms | p95 ms | mean ms |",
-        "|---|---|---|---|",
+        *latency_rows(result["latency"], digits=1),
     ]
-    for name, r in result["latency"].items():
-        lines.append(f"| {name} | {r['p50']:.1f} | {r['p95']:.1f} | {r['mean']:.1f} |")
     if result.get("cold_start"):
-        lines += render_cold_start(result["cold_start"])
+        lines += cold_start_rows(result["cold_start"])
     if result.get("probe"):
         p = result["probe"]
         lines += [
@@ -176,18 +172,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--evaldata", type=Path, default=REPO.parent / "shared" / "evaldata")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out")
     args = parser.parse_args(argv)
-    folder = args.out / ("rerank-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ"))
-    folder.mkdir(parents=True)
+    stay_offline()
+    folder = run_folder(args.out, "rerank")
     result = run(args.data, queries=args.queries, top_ns=args.top_n)
     if args.cold_start:
         result["cold_start"] = cold_start(folder)
         shutil.rmtree(folder / "corpus", ignore_errors=True)
     if args.probe:
         result["probe"] = probe(args.evaldata)
-    (folder / "rerank.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    (folder / "rerank.md").write_text(render(result), encoding="utf-8")
-    print(render(result))
-    print(f"written to {folder}")
+    save_report(folder, "rerank", result, render(result))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,10 @@ from an approximate token count (words and punctuation x 1.27, measured on corpu
 the E5 tokenizer) and the chunker's step (``max_tokens - overlap``); the benchmark
 reports the count the ingest actually produced.
 
-    python bench/scale_corpus.py --chunks 10000 --seed 0 OUT_DIR
+One module, not split: pools, scenarios, shapes and queries are one job, a seeded generator
+whose parts all draw on the same scenario (a quarter of its lines are word lists).
+
+    python -m bench.scale_corpus --chunks 10000 --seed 0 OUT_DIR
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ run (distinct queries one after another, in process), once on a quiet machine an
 beside a competing CPU-bound process that keeps one core busy. The numbers chose the
 shipped defaults (README, "Threads"). A benchmark, not a test.
 
-    .venv/bin/python bench/threads.py --data-dir DIR [--queries 300]
+    .venv/bin/python -m bench.threads --data-dir DIR [--queries 300]
 """
 
 from __future__ import annotations
@@ -16,19 +16,17 @@ import contextlib
 import json
 import multiprocessing
 import os
-import queue
-import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-REPO = Path(__file__).resolve().parent.parent
+from bench.server import PARTNERSEARCH, free_port, index_has_use, post_all
+from bench.system import REPO, stay_offline
 
 
 def _burn() -> None:
@@ -48,55 +46,37 @@ def _queries(n: int) -> list[str]:
     return out[:n]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _env(data_dir: Path, extra: dict[str, str]) -> dict[str, str]:
+    """A server's or a search run's environment over ``data_dir``: the USE channel follows
+    the index (as in bench.run), then ``extra``."""
+    return {
+        **os.environ,
+        "PARTNERSEARCH_DATA_DIR": str(data_dir),
+        "PARTNERSEARCH_USE_CHANNEL": "true" if index_has_use(data_dir) else "false",
+        **extra,
+    }
 
 
 def _http(url: str, queries: list[str], clients: int) -> dict[str, float]:
-    work: queue.Queue[str] = queue.Queue()
-    for q in queries:
-        work.put(q)
-    lat: list[float] = []
-    errors = 0
-    lock = threading.Lock()
-
-    def worker() -> None:
-        nonlocal errors
-        with httpx.Client(base_url=url, timeout=60) as client:
-            while True:
-                try:
-                    q = work.get_nowait()
-                except queue.Empty:
-                    return
-                t = time.perf_counter()
-                ok = client.post("/search", json={"query": q, "k": 10}).status_code == 200
-                with lock:
-                    lat.append(time.perf_counter() - t)
-                    errors += not ok
-
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - t0
-    lat.sort()
+    """/search once per query from ``clients`` threads: p50 and p95 ms over every request
+    (answered or not), requests/s, and the requests not answered 200."""
+    samples, wall = post_all(
+        url, "/search", [{"query": q, "k": 10} for q in queries], clients=clients
+    )
+    lat = sorted(took for took, _, _ in samples)
     return {
         "p50_ms": 1000 * statistics.median(lat),
         "p95_ms": 1000 * lat[int(0.95 * (len(lat) - 1))],
         "rps": len(lat) / wall,
-        "errors": errors,
+        "errors": sum(not ok for _, ok, _ in samples),
     }
 
 
 def _serve(data_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
-        [str(REPO / ".venv/bin/partnersearch"), "serve", "--port", str(port)],
-        env={**os.environ, "PARTNERSEARCH_DATA_DIR": str(data_dir), **env},
+        [str(PARTNERSEARCH), "serve", "--port", str(port)],
+        env=_env(data_dir, env),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -112,26 +92,12 @@ def _serve(data_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
 
 
 def _eval_like(data_dir: Path, queries: list[str], env: dict[str, str]) -> float:
-    """Seconds for distinct hybrid searches one after another, in a fresh interpreter."""
-    script = (
-        "import sys, time, json\n"
-        "from pathlib import Path\n"
-        "from index import Searcher\n"
-        "from ingest.embed import load_embedder\n"
-        "from service.settings import Settings\n"
-        "s = Settings()\n"
-        "e = load_embedder(**s.embedder_options())\n"
-        "q = json.loads(sys.stdin.read())\n"
-        "searcher = Searcher.open(Path(s.data_dir), e, **s.search_options())\n"
-        "searcher.search(q[0])\n"
-        "t = time.perf_counter()\n"
-        "for x in q[1:]: searcher.search(x, k=100)\n"
-        "print(time.perf_counter() - t)\n"
-    )
+    """Seconds for distinct hybrid searches one after another, in a fresh interpreter
+    (``python -m bench.fresh searches``)."""
     out = subprocess.run(
-        [sys.executable, "-c", script],
+        [sys.executable, "-m", "bench.fresh", "searches"],
         input=json.dumps(queries),
-        env={**os.environ, "PARTNERSEARCH_DATA_DIR": str(data_dir), **env},
+        env=_env(data_dir, env),
         capture_output=True,
         text=True,
         check=True,
@@ -147,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--out", type=Path, default=None, help="JSON results file")
     args = parser.parse_args(argv)
+    stay_offline()
     queries = _queries(args.queries)
     results: list[dict[str, Any]] = []
     for busy in (False, True):

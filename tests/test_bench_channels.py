@@ -1,16 +1,8 @@
-"""bench/channels.py's arithmetic and table (the benchmark itself is run by hand)."""
+"""bench/channels.py's report (the benchmark itself is run by hand)."""
 
 from __future__ import annotations
 
-from bench.channels import _latency, render
-
-
-def test_latency_skips_the_first_call_and_clears_caches_first() -> None:
-    calls: list[str] = []
-    cleared: list[bool] = []
-    got = _latency(calls.append, ["warm", "a", "b"], lambda: cleared.append(True))
-    assert calls == ["warm", "a", "b"] and cleared == [True]
-    assert got["n"] == 2 and got["p50"] >= 0.0  # bench.run's percentiles, in ms
+from bench.channels import render
 
 
 def test_render_lists_every_call() -> None:

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-
-
-def _load_generator():
-    spec = importlib.util.spec_from_file_location("scale_corpus", REPO / "bench/scale_corpus.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["scale_corpus"] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-sc = _load_generator()
+import bench.scale_corpus as sc
 
 
 def _files(folder: Path) -> dict[str, bytes]:
