@@ -41,7 +41,7 @@ from ingest.types import ParsedDocument
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Indexer"]
+__all__ = ["Indexer", "Upload"]
 
 _UPLOADS = cleanup.UPLOADS
 
@@ -51,6 +51,15 @@ def _project_version() -> str:
         return metadata.version("partnersearch")
     except metadata.PackageNotFoundError:
         return "0+unknown"
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One uploaded file, checked and parsed once: the bytes kept and the document indexed."""
+
+    name: str  # a plain file name (ingest.check_upload_name)
+    data: bytes
+    parsed: ParsedDocument
 
 
 @dataclass(slots=True)
@@ -134,44 +143,69 @@ class Indexer:
                 ]
             return self._commit(plan, ref, report, rebuild=rebuild)
 
-    def ingest_files(self, files: Sequence[tuple[str, bytes]]) -> IngestReport:
-        """Ingest uploaded files (name, bytes); they are kept under ``data_dir/uploads``.
+    def parse_upload(self, name: str, data: bytes) -> Upload:
+        """Check ``name`` (``ingest.check_upload_name``) and parse ``data`` with this
+        indexer's chunking; raises the IngestError that names the file. The service calls
+        it for every file before any is indexed, so one bad file refuses the upload."""
+        import ingest as ingest_pkg
 
-        A file that fails validation is reported in ``skipped`` and changes nothing.
+        parsed = ingest_pkg.parse_bytes(
+            name,
+            data,
+            count_tokens=self.embedder.count_tokens,
+            max_tokens=self.max_tokens,
+            overlap_tokens=self.overlap_tokens,
+            windows=self.windows,
+            limits=self.read_limits,
+        )
+        return Upload(name=name, data=data, parsed=parsed)
+
+    def ingest_uploads(self, uploads: Sequence[Upload]) -> IngestReport:
+        """Index parsed uploads in one snapshot and keep their files under ``data_dir/uploads``.
+
+        Each is parsed once (``parse_upload``); a name read twice is reported in ``skipped``.
         """
         report = IngestReport()
-        uploads = self.data_dir / _UPLOADS
+        kept = self.data_dir / _UPLOADS
         # Staged under the writer lock, so a clean-up (which holds it) never sees a live one.
         with snapshot.writer_lock(self.data_dir):
             cleanup.remove_leftovers(self.data_dir)
-            incoming = uploads / f"{cleanup.INCOMING_PREFIX}{secrets.token_hex(4)}"
+            ref = self._base(rebuild=False)
+            known = self._known(ref)
+            plan = _Plan()
+            for upload in uploads:
+                report.files_read += 1
+                source = str((kept / upload.name).resolve())
+                self._plan_one(upload.parsed, source, known, plan, report, path=upload.name)
+            incoming = kept / f"{cleanup.INCOMING_PREFIX}{secrets.token_hex(4)}"
             incoming.mkdir(parents=True)
             try:
-                staged: list[Path] = []
-                sources: dict[Path, Path] = {}
-                for name, data in files:
-                    safe = Path(name.replace("\\", "/")).name
-                    if not safe or safe.startswith("."):
-                        report.skipped.append((name, "invalid file name"))
-                        continue
-                    path = incoming / safe
-                    if path in sources:
-                        report.skipped.append((name, "same file name twice in one upload"))
-                        continue
-                    path.write_bytes(data)
-                    staged.append(path)
-                    sources[path] = uploads / safe
-                ref = self._base(rebuild=False)
-                labels = {path: path.name for path in staged}
-                plan = self._plan_files(
-                    staged, self._known(ref), report, sources=sources, labels=labels
-                )
-                for path, final in sources.items():
-                    if path.exists() and final.stem in plan.seen:
-                        path.replace(final)
+                for upload in uploads:
+                    if plan.seen.get(upload.parsed.document.doc_id) == upload.name:
+                        staged = incoming / upload.name
+                        staged.write_bytes(upload.data)
+                        staged.replace(kept / upload.name)
                 return self._commit(plan, ref, report, rebuild=False)
             finally:
                 shutil.rmtree(incoming, ignore_errors=True)
+
+    def ingest_files(self, files: Sequence[tuple[str, bytes]]) -> IngestReport:
+        """Ingest uploaded files (name, bytes): ``parse_upload`` then ``ingest_uploads``.
+
+        A file that fails its name check or parsing is reported in ``skipped`` and changes
+        nothing; the others are indexed.
+        """
+        uploads: list[Upload] = []
+        refused: list[tuple[str, str]] = []
+        for name, data in files:
+            try:
+                uploads.append(self.parse_upload(name, data))
+            except IngestError as exc:
+                refused.append((name, str(exc)))
+        report = self.ingest_uploads(uploads)
+        report.skipped[:0] = refused
+        report.files_read += len(refused)
+        return report
 
     def ingest_parsed(
         self, docs: Sequence[ParsedDocument], *, rebuild: bool = False

@@ -11,7 +11,13 @@ an :class:`Embedder` (``load_embedder``; ``HashEmbedder`` is the test fake).
 
 from ingest.embed import Embedder, HashEmbedder, load_embedder
 from ingest.errors import IngestError
-from ingest.pipeline import content_hash, iter_input_files, parse_file
+from ingest.pipeline import (
+    check_upload_name,
+    content_hash,
+    iter_input_files,
+    parse_bytes,
+    parse_file,
+)
 from ingest.readers import SUPPORTED_SUFFIXES
 from ingest.types import Chunk, DocType, Document, Lang, ParsedDocument, Person, Sentence
 
@@ -27,8 +33,10 @@ __all__ = [
     "ParsedDocument",
     "Person",
     "Sentence",
+    "check_upload_name",
     "content_hash",
     "iter_input_files",
     "load_embedder",
+    "parse_bytes",
     "parse_file",
 ]

@@ -38,3 +38,18 @@ class FileLimitError(IngestError):
 
     status = 413
     code = "file_over_limits"
+
+
+class FileNameError(IngestError):
+    """An upload's file name is not a plain name (directories, a leading dot, control
+    characters); refused, never repaired."""
+
+    status = 400
+    code = "bad_filename"
+
+
+class UnsupportedFileTypeError(IngestError):
+    """A file type PartnerSearch cannot read."""
+
+    status = 415
+    code = "unsupported_file_type"

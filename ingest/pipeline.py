@@ -1,15 +1,21 @@
-"""parse_file: one input file -> cleaned Document, its chunks and its sentences."""
+"""parse_file / parse_bytes: one input file -> cleaned Document, its chunks and sentences.
+
+``check_upload_name`` is the one rule for a file name that comes from outside (an
+upload): a plain name of a supported type, refused rather than repaired.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any
 
 from ingest.chunk import chunk_document
 from ingest.clean import clean_text, looks_like_markdown
-from ingest.errors import IngestError
+from ingest.errors import FileNameError, IngestError, UnsupportedFileTypeError
 from ingest.lang import detect_lang
 from ingest.meta import extract_people, find_dateline, find_partners, guess_doc_type, guess_title
 from ingest.readers import SUPPORTED_SUFFIXES, RawDocument, ReadLimits, read_bytes
@@ -17,10 +23,48 @@ from ingest.types import Document, ParsedDocument
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["content_hash", "iter_input_files", "parse_file"]
+__all__ = [
+    "MAX_FILENAME",
+    "check_upload_name",
+    "content_hash",
+    "iter_input_files",
+    "parse_bytes",
+    "parse_file",
+]
 
 _NOT_DOCUMENTS = frozenset({"readme.md", "readme.txt"})
 _PAGE_SEPARATOR = "\n\n"
+MAX_FILENAME = 255
+
+
+def check_upload_name(name: str | None) -> str:
+    """``name`` if it is a plain file name of a supported type.
+
+    Raises FileNameError for directories (POSIX or Windows), a leading dot, control
+    characters or an over-long name, UnsupportedFileTypeError for another type.
+    """
+    name = name or ""
+    bad = (
+        not name
+        or len(name) > MAX_FILENAME
+        or name in {".", ".."}
+        or name.startswith(".")
+        or PurePosixPath(name).name != name
+        or PureWindowsPath(name).name != name
+        or any(unicodedata.category(c) == "Cc" for c in name)
+    )
+    if bad:
+        raise FileNameError(
+            f"file name {name!r} is not a plain file name; send e.g. 'report.pdf' without "
+            "directories, leading dots or control characters"
+        )
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise UnsupportedFileTypeError(
+            f"{name}: type {suffix or '(none)'!r} is not supported; "
+            f"send one of {', '.join(sorted(SUPPORTED_SUFFIXES))}"
+        )
+    return name
 
 
 def content_hash(data: bytes) -> str:
@@ -81,16 +125,44 @@ def parse_file(
         raise IngestError(f"{path}: is a directory; pass it to iter_input_files") from exc
     except OSError as exc:
         raise IngestError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
+    return _parse_guarded(
+        path,
+        data,
+        count_tokens=count_tokens,
+        max_tokens=max_tokens,
+        overlap_tokens=overlap_tokens,
+        limits=limits or ReadLimits(),
+        windows=windows,
+    )
+
+
+def parse_bytes(
+    name: str,
+    data: bytes,
+    *,
+    count_tokens: Callable[[str], int],
+    max_tokens: int = 200,
+    overlap_tokens: int = 30,
+    limits: ReadLimits | None = None,
+    windows: tuple[int, int] | None = None,
+) -> ParsedDocument:
+    """``parse_file`` for content that never was a file here (an upload): ``name`` passes
+    ``check_upload_name`` and names the document (its stem is the id) and every error."""
+    return _parse_guarded(
+        Path(check_upload_name(name)),
+        data,
+        count_tokens=count_tokens,
+        max_tokens=max_tokens,
+        overlap_tokens=overlap_tokens,
+        limits=limits or ReadLimits(),
+        windows=windows,
+    )
+
+
+def _parse_guarded(path: Path, data: bytes, **options: Any) -> ParsedDocument:
+    """Any failure while parsing is this file's IngestError, never the batch's crash."""
     try:
-        return _parse(
-            path,
-            data,
-            count_tokens=count_tokens,
-            max_tokens=max_tokens,
-            overlap_tokens=overlap_tokens,
-            limits=limits or ReadLimits(),
-            windows=windows,
-        )
+        return _parse(path, data, **options)
     except IngestError:
         raise
     except ImportError as exc:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ingest.errors import FileLimitError, IngestError
+from ingest.errors import FileLimitError, IngestError, UnsupportedFileTypeError
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def read_bytes(data: bytes, path: Path, *, limits: ReadLimits | None = None) -> 
     kind = _KIND_BY_SUFFIX.get(path.suffix.lower())
     if kind is None:
         shown = path.suffix or "(no extension)"
-        raise IngestError(
+        raise UnsupportedFileTypeError(
             f"{path}: unsupported file type {shown!r}; supported: {', '.join(SUPPORTED_SUFFIXES)}"
         )
     if not data.strip():

@@ -46,11 +46,13 @@ def test_readme_error_table_matches_the_codes_the_api_answers():
     # Each package keeps the errors it raises; all of them share the one base.
     modules = {cls.__module__ for cls in _error_classes(PartnerSearchError)}
     assert {"ingest.errors", "index.errors", "eval.errors", "service.errors"} <= modules
-    source = (REPO / "service" / "app.py").read_text(encoding="utf-8")
+    source = "".join(
+        path.read_text(encoding="utf-8") for path in sorted((REPO / "service").rglob("*.py"))
+    )
     raised = set()
     for pattern in (
         r"ApiError\(\s*(\d{3}),\s*\"(\w+)\"",
-        r"_error\(\s*(\d{3}),\s*\"(\w+)\"",
+        r"error_response\(\s*(\d{3}),\s*\"(\w+)\"",
     ):
         raised |= {(int(status), code) for status, code in re.findall(pattern, source)}
     # Every PartnerSearchError answers with the status and code its class carries.

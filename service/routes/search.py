@@ -1,0 +1,69 @@
+"""Read routes over the current index: ranked passages, an answer, similar wordings."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter
+
+from service.answer import answer_question
+from service.schemas import (
+    AskRequest,
+    AskResponse,
+    HitOut,
+    SearchRequest,
+    SearchResponse,
+    SimilarMatch,
+    SimilarRequest,
+    SimilarResponse,
+)
+from service.similar import similar_wordings
+from service.state import SearcherDep, ServiceDep, check_text, ms_since
+
+router = APIRouter(tags=["search"])
+
+
+@router.post("/search", response_model=SearchResponse)
+def search(body: SearchRequest, service: ServiceDep, searcher: SearcherDep) -> SearchResponse:
+    """Passages ranked for ``query``, each with its document offsets."""
+    started = time.perf_counter()
+    query = check_text(body.query, "query", service.settings)
+    mode = body.mode or service.settings.default_mode
+    filters = body.filters.to_filters() if body.filters else None
+    hits = searcher.search(query, k=body.k, mode=mode, filters=filters)
+    return SearchResponse(results=[HitOut.from_hit(h) for h in hits], took_ms=ms_since(started))
+
+
+@router.post("/ask", response_model=AskResponse)
+def ask(body: AskRequest, service: ServiceDep, searcher: SearcherDep) -> AskResponse:
+    """One verbatim answering sentence with its citation, or no_answer."""
+    started = time.perf_counter()
+    question = check_text(body.question, "question", service.settings)
+    result = answer_question(
+        searcher,
+        service.embedder,
+        question,
+        k=body.k,
+        filters=body.filters.to_filters() if body.filters else None,
+        threshold=service.settings.answer_threshold,
+        model=service.answer_model,
+        tagger=service.tagger,
+        mode=body.mode or service.settings.ask_mode,
+    )
+    return AskResponse.from_result(result, took_ms=ms_since(started))
+
+
+@router.post("/similar", response_model=SimilarResponse)
+def similar(body: SimilarRequest, service: ServiceDep, searcher: SearcherDep) -> SimilarResponse:
+    """Closest sentences across documents and languages; near-duplicates collapsed."""
+    started = time.perf_counter()
+    text = check_text(body.text, "text", service.settings)
+    groups = similar_wordings(
+        searcher,
+        text,
+        k=body.k,
+        filters=body.filters.to_filters() if body.filters else None,
+        dup_overlap=service.settings.similar_dup_overlap,
+    )
+    results = [SimilarMatch.from_group(g) for g in groups]
+    return SimilarResponse(results=results, took_ms=ms_since(started))
