@@ -12,9 +12,9 @@ A reader resolves CURRENT to a complete directory, so killing an ingest at any m
 leaves the previous snapshot published and intact. The snapshot before the current one
 is kept for readers still using it; older ones are deleted by the next ingest.
 
-Test hook: with ``PARTNERSEARCH_TEST_PAUSE_AT=<point>`` set, an ingest reaching that
-point (see :data:`CHECKPOINTS`) creates the file named by ``PARTNERSEARCH_TEST_PAUSE_FILE``
-and sleeps, so a test can SIGKILL it there.
+Test hook: ``set_checkpoint_hook(hook)`` has every ingest call ``hook(point)`` at each of
+:data:`CHECKPOINTS`; the crash tests install one that pauses there so they can SIGKILL
+the process. Without a hook a checkpoint does nothing.
 """
 
 from __future__ import annotations
@@ -27,8 +27,7 @@ import logging
 import os
 import secrets
 import shutil
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +47,7 @@ __all__ = [
     "publish",
     "read_manifest",
     "require_current",
+    "set_checkpoint_hook",
     "try_writer_lock",
     "write_manifest",
     "writer_lock",
@@ -251,12 +251,19 @@ def try_writer_lock(data_dir: Path) -> Iterator[bool]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
+_checkpoint_hook: Callable[[str], None] | None = None
+
+
+def set_checkpoint_hook(hook: Callable[[str], None] | None) -> None:
+    """Have every ingest in this process call ``hook(point)`` at each checkpoint; None
+    removes it. For crash tests (see module docstring)."""
+    global _checkpoint_hook
+    _checkpoint_hook = hook
+
+
 def checkpoint(name: str) -> None:
-    """Test hook (see module docstring): pause here so a test can kill the process."""
-    if os.environ.get("PARTNERSEARCH_TEST_PAUSE_AT") != name:
-        return
-    marker = os.environ.get("PARTNERSEARCH_TEST_PAUSE_FILE")
-    if marker:
-        Path(marker).write_text(name, encoding="utf-8")
-    logger.warning("test hook: pausing at %s", name)
-    time.sleep(float(os.environ.get("PARTNERSEARCH_TEST_PAUSE_SECONDS", "120")))
+    """A point of an ingest where a test hook may run (see :data:`CHECKPOINTS`)."""
+    if name not in CHECKPOINTS:
+        raise ValueError(f"unknown checkpoint {name!r}; known: {', '.join(CHECKPOINTS)}")
+    if _checkpoint_hook is not None:
+        _checkpoint_hook(name)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import signal
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 from index_docs import versioned
 
-from index import Filters, Indexer, Searcher
+from index import Filters, Indexer, Searcher, snapshot
 from index.snapshot import CHECKPOINTS
 from ingest.embed import HashEmbedder
 
@@ -27,20 +26,21 @@ _WRITER = f"""
 import sys
 sys.path[:0] = [{str(TESTS)!r}, {str(REPO)!r}]
 from pathlib import Path
+from crash_hook import install_from_argv
 from index_docs import versioned
 from index import Indexer
 from ingest.embed import HashEmbedder
-indexer = Indexer(Path(sys.argv[1]), HashEmbedder())
-for version in sys.argv[2:]:
+args = install_from_argv(sys.argv[1:])
+indexer = Indexer(Path(args[0]), HashEmbedder())
+for version in args[1:]:
     indexer.ingest_parsed(versioned(int(version)))
 """
 
 
-def _writer(data: Path, *versions: int, env: dict[str, str] | None = None) -> subprocess.Popen:
+def _writer(data: Path, *versions: int, pause: tuple[str, Path] | None = None) -> subprocess.Popen:
+    hook = ["--pause-at", pause[0], str(pause[1])] if pause else []
     return subprocess.Popen(
-        [sys.executable, "-c", _WRITER, str(data), *map(str, versions)],
-        env={**os.environ, **(env or {})},
-        cwd=REPO,
+        [sys.executable, "-c", _WRITER, *hook, str(data), *map(str, versions)], cwd=REPO
     )
 
 
@@ -70,11 +70,7 @@ def test_sigkill_at_each_point_leaves_a_readable_index(tmp_path, point) -> None:
     embedder = HashEmbedder()
     Indexer(data, embedder).ingest_parsed(versioned(1))
     marker = tmp_path / "paused"
-    proc = _writer(
-        data,
-        2,
-        env={"PARTNERSEARCH_TEST_PAUSE_AT": point, "PARTNERSEARCH_TEST_PAUSE_FILE": str(marker)},
-    )
+    proc = _writer(data, 2, pause=(point, marker))
     try:
         _wait_for(marker, proc)
     finally:
@@ -138,3 +134,17 @@ def test_reader_sees_old_or_new_snapshot_never_a_mix(tmp_path) -> None:
     assert seen == sorted(seen)  # versions only move forward
     assert set(seen) <= {0, *versions}
     assert len(snapshot_ids) >= 2  # the reader did switch while the writer ran
+
+
+def test_an_injected_hook_sees_every_checkpoint_in_order(tmp_path) -> None:
+    seen: list[str] = []
+    snapshot.set_checkpoint_hook(seen.append)
+    try:
+        Indexer(tmp_path / "data", HashEmbedder()).ingest_parsed(versioned(1))
+    finally:
+        snapshot.set_checkpoint_hook(None)
+    assert seen == list(CHECKPOINTS)
+    Indexer(tmp_path / "data", HashEmbedder()).ingest_parsed(versioned(2))
+    assert seen == list(CHECKPOINTS)  # removed: the next ingest calls nothing
+    with pytest.raises(ValueError, match="unknown checkpoint 'nowhere'"):
+        snapshot.checkpoint("nowhere")

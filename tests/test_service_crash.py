@@ -23,18 +23,21 @@ from service_testdata import EXTRA_DOC, build_index, write_docs
 from index import Indexer, Searcher
 from ingest.embed import HashEmbedder
 
-REPO = Path(__file__).resolve().parent.parent
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
 TOKEN = "crash-token"
 _SERVER = f"""
 import logging, sys
-sys.path[:0] = [{str(REPO)!r}]
+sys.path[:0] = [{str(TESTS)!r}, {str(REPO)!r}]
 logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s %(message)s")
+from crash_hook import install_from_argv
+args = install_from_argv(sys.argv[1:])
 import uvicorn
 from ingest.embed import HashEmbedder
 from service import create_app
 from service.settings import Settings
 app = create_app(Settings(), embedder=HashEmbedder())
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+uvicorn.run(app, host="127.0.0.1", port=int(args[0]), log_level="warning")
 """
 
 
@@ -58,12 +61,10 @@ class _Server:
             "PARTNERSEARCH_REFRESH_INTERVAL_S": "0",
             "TMPDIR": str(root / "tmp"),
         }
-        if pause_at:
-            env["PARTNERSEARCH_TEST_PAUSE_AT"] = pause_at
-            env["PARTNERSEARCH_TEST_PAUSE_FILE"] = str(self.marker)
+        hook = ["--pause-at", pause_at, str(self.marker)] if pause_at else []
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-c", _SERVER, str(self.port)],
+                [sys.executable, "-c", _SERVER, *hook, str(self.port)],
                 env=env,
                 cwd=REPO,
                 stdout=log,
@@ -131,7 +132,9 @@ def test_restart_after_kills_mid_upload_cleans_every_leftover(tmp_path: Path) ->
     first = _Server(tmp_path, "first", pause_at="embedded")
     first.upload_in_background("orphan.txt", "Un document jamais publié sur l'Inserm.\n")
     first.kill_when_paused()
-    assert len(_upload_temp_dirs(tmp_path)) == 1
+    assert _upload_temp_dirs(tmp_path) == []  # uploads are parsed in memory, never in /tmp
+    # A temp folder an older version (which parsed uploads there) left when it was killed.
+    (tmp_path / "tmp" / "partnersearch-upload-999999999-x").mkdir()
     incoming, orphan = sorted((data / "uploads").iterdir())
     assert incoming.name.startswith(".incoming-") and incoming.is_dir()
     assert orphan.name == "orphan.txt"
