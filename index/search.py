@@ -1,26 +1,26 @@
 """Searcher: hybrid (BM25 + dense) retrieval over one published snapshot, with filters.
 
-A snapshot is loaded once (FAISS, BM25, per-chunk metadata as numpy arrays) and then
-only read; ``refresh()`` swaps in a newer snapshot whole, so a query always runs against
-exactly one snapshot. Filters become a boolean mask over chunks before any top-k cut:
-FAISS searches only the allowed ids, BM25 scores outside the mask are zeroed.
+A snapshot is loaded once (``index.loaded``) and then only read; ``refresh()`` swaps in
+a newer snapshot whole, so a query always runs against exactly one snapshot. Filters
+become a boolean mask over chunks before any top-k cut: FAISS searches only the allowed
+ids, BM25 scores outside the mask are zeroed. Each channel's ranking, the cross-lingual
+rule and the cited hits are functions of ``index.retrieve``; fusion is ``index.fusion``.
 
 Hybrid fusion is weighted reciprocal rank fusion::
 
     score(c) = w_dense / (fusion_k + rank_dense(c)) + w_lexical / (fusion_k + rank_bm25(c))
 
-over the top ``depth`` chunks of each retriever. BM25 cannot judge a chunk written in
-another language than the query (an English question shares few words with a French
-answer), so with ``cross_lingual`` on, such a chunk's lexical rank is replaced by its
-dense rank when that is better: the lexical list then never pushes a translated answer
-below same-language chunks that merely share names.
+over the top ``depth`` chunks of each retriever, with the cross-lingual rule of
+``index.retrieve`` applied to the lexical list when ``cross_lingual`` is on.
+
+Why this module is near 480 lines: Searcher is the index's one read API (search, the
+channels for eval's sweeps, rerank, similar, documents, refresh); each public method
+checks its input and names the fix, and their bodies are the functions named above.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import re
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -30,19 +30,27 @@ from typing import TYPE_CHECKING, Any, get_args
 import numpy as np
 
 from index import snapshot
-from index.compat import check_compatible
-from index.dense import DenseIndex, stable_ids
-from index.errors import IndexMismatchError, IndexNotFoundError, QueryError
+from index.dense import stable_ids
+from index.errors import IndexNotFoundError, QueryError
 from index.fusion import Channels, fuse, fuse_options
-from index.langdir import LangDirection, debias
-from index.lexical import LexicalIndex, analyze_query, fold
+from index.langdir import debias
+from index.loaded import LoadedSnapshot, check_filters, load_snapshot
 from index.options import SearchOptions
 from index.rerank import rerank
-from index.rows import DOC_TYPES, LANGS, NO_DATE, Rows, doc_type_code, lang_code, load_rows
-from index.store import Store
+from index.retrieve import (
+    channel_ranks,
+    collapse,
+    cross_lingual,
+    dense_ranking,
+    lexical_ranking,
+    make_hits,
+    make_sentence_hits,
+    query_lang,
+    word_count,
+)
+from index.rows import lang_code
 from index.types import Filters, Hit, Mode, SentenceHit
 from ingest.embed import Embedder
-from ingest.lang import detect_lang
 from ingest.types import Document, Sentence
 
 if TYPE_CHECKING:
@@ -55,92 +63,6 @@ __all__ = ["Searcher"]
 _MODES: tuple[str, ...] = get_args(Mode)
 #: /similar leaves out sentences shorter than this many words (list items, headings).
 SIMILAR_MIN_WORDS = 4
-_WORD = re.compile(r"\w+")
-
-
-def _word_count(text: str) -> int:
-    return len(_WORD.findall(text))
-
-
-class _Snapshot:
-    """Everything one published snapshot needs at query time, mapped once."""
-
-    def __init__(self, ref: snapshot.SnapshotRef, *, with_use: bool = False) -> None:
-        self.ref = ref
-        self.snapshot_id = ref.snapshot_id
-        self.store = Store.open_readonly(ref.path / snapshot.STORE)
-        self.lock = threading.Lock()  # one sqlite connection shared by reader threads
-        tables = load_rows(ref.path)
-        docs = tables.docs
-        self.docs = docs
-        self.doc_ids = docs.doc_ids
-        self.titles = docs.titles
-        self.dates = docs.dates
-        self.doc_types = docs.doc_types
-        self.doc_index = docs.doc_index
-        self.chunks = tables.chunks
-        self.sentences = tables.sentences
-        # Which sentences lie in which chunk (chunks overlap, so a sentence may be in two).
-        self.chunk_sentences = tables.chunk_sentences
-        self.sentence_chunks = tables.sentence_chunks
-        self.chunk_dense = DenseIndex.load(ref.path / snapshot.CHUNKS_FAISS)
-        self.sentence_dense = DenseIndex.load(ref.path / snapshot.SENTENCES_FAISS)
-        self.lexical = LexicalIndex.load(ref.path / snapshot.LEXICAL_DIR)
-        # The second dense channel (USE), loaded only when the Searcher has its embedder.
-        self.chunk_use: DenseIndex | None = None
-        self.sentence_use: DenseIndex | None = None
-        if with_use:
-            self.chunk_use = DenseIndex.load(ref.path / snapshot.CHUNKS_USE_FAISS)
-            self.sentence_use = DenseIndex.load(ref.path / snapshot.SENTENCES_USE_FAISS)
-            if self.chunk_use.size != len(self.chunks.vids):
-                raise IndexMismatchError(
-                    f"snapshot {ref.path} is inconsistent (USE and e5 vectors disagree); "
-                    "re-run partnersearch ingest --rebuild PATH"
-                )
-        langdir = LangDirection.load(ref.path / snapshot.LANGDIR)
-        self.lang_direction = langdir.direction if langdir is not None else None
-        if not np.array_equal(self.lexical.vids, self.chunks.vids) or (
-            self.chunk_dense.size != len(self.chunks.vids)
-        ):
-            raise IndexMismatchError(
-                f"snapshot {ref.path} is inconsistent (store, FAISS and BM25 disagree); "
-                "re-run partnersearch ingest --rebuild PATH"
-            )
-
-    def close(self) -> None:
-        self.store.close()
-
-    def doc_mask(self, filters: Filters) -> np.ndarray:
-        docs = self.docs
-        mask = np.ones(len(docs.doc_ids), dtype=bool)
-        if filters.doc_type is not None:
-            mask &= docs.doc_type_code == doc_type_code(filters.doc_type)
-        if filters.date_from is not None:
-            mask &= (docs.date_ord != NO_DATE) & (docs.date_ord >= filters.date_from.toordinal())
-        if filters.date_to is not None:
-            mask &= (docs.date_ord != NO_DATE) & (docs.date_ord <= filters.date_to.toordinal())
-        if filters.partner is not None:
-            needle = fold(filters.partner.strip())
-            named = np.zeros(len(docs.doc_ids), dtype=bool)
-            for partner, members in docs.partner_docs.items():
-                if needle in partner:
-                    named[members] = True
-            mask &= named
-        if filters.doc_id is not None:
-            only = np.zeros(len(docs.doc_ids), dtype=bool)
-            if filters.doc_id in docs.doc_index:
-                only[docs.doc_index[filters.doc_id]] = True
-            mask &= only
-        return mask
-
-    def row_mask(self, rows: Rows, filters: Filters | None) -> np.ndarray | None:
-        """Allowed rows, or None when nothing is filtered (the fast path)."""
-        if filters is None or filters == Filters():
-            return None
-        mask = self.doc_mask(filters)[rows.doc]
-        if filters.lang is not None:
-            mask &= rows.lang == lang_code(filters.lang)
-        return mask
 
 
 class Searcher:
@@ -150,7 +72,7 @@ class Searcher:
         self,
         data_dir: Path,
         embedder: Embedder,
-        state: _Snapshot,
+        state: LoadedSnapshot,
         options: SearchOptions,
         use_embedder: Embedder | None = None,
         reranker: PairScorer | None = None,
@@ -186,7 +108,7 @@ class Searcher:
         """
         options = (options or SearchOptions()).with_(**overrides)
         data_dir = Path(data_dir)
-        state = _load(data_dir, embedder, use_embedder)
+        state = load_snapshot(data_dir, embedder, use_embedder)
         return cls(data_dir, embedder, state, options, use_embedder, reranker)
 
     def with_options(self, **changes: Any) -> Searcher:
@@ -239,7 +161,7 @@ class Searcher:
                 self._current_key = key
                 return False
             try:
-                state = _load(self.data_dir, self.embedder, self.use_embedder)
+                state = load_snapshot(self.data_dir, self.embedder, self.use_embedder)
             except (OSError, sqlite3.Error, IndexNotFoundError) as exc:
                 # Published then collected by a faster writer: try again on the next call.
                 logger.warning(
@@ -271,7 +193,7 @@ class Searcher:
             raise QueryError("empty query: give some words to search for")
         if mode not in _MODES:
             raise QueryError(f"unknown mode {mode!r}; use one of {', '.join(_MODES)}")
-        _check_filters(filters)
+        check_filters(filters)
         if k < 1:
             raise QueryError(f"k must be at least 1, got {k}")
         state = self._state
@@ -297,7 +219,7 @@ class Searcher:
         if mode == "dense" or fused:
             dense_rows, dense_scores = self._dense(state, query, depth, mask, sentence_mask)
         if mode == "lexical" or fused:
-            lex_rows, lex_scores = self._lexical(state, query, depth, mask)
+            lex_rows, lex_scores = lexical_ranking(state, query, depth, mask)
         if mode == "use" or (fused and state.chunk_use is not None and self.options.use_weight > 0):
             use_rows, use_scores = self._dense(
                 state, query, depth, mask, sentence_mask, channel="use"
@@ -316,7 +238,7 @@ class Searcher:
                 query, channels, k=k, state=state, rerank=mode == "rerank"
             )
         rows, scores = self.collapse(rows, scores, k=k, state=state)
-        return self._hits(state, rows, scores, _ranks(rows, dense_rows, lex_rows, use_rows))
+        return make_hits(state, rows, scores, channel_ranks(rows, dense_rows, lex_rows, use_rows))
 
     def hits_from_channels(
         self,
@@ -324,7 +246,7 @@ class Searcher:
         channels: Channels,
         *,
         k: int,
-        state: _Snapshot | None = None,
+        state: LoadedSnapshot | None = None,
         rerank: bool = False,
     ) -> list[Hit]:
         """The top ``k`` hybrid hits of ``channels`` (from :meth:`channels`, possibly with
@@ -336,8 +258,8 @@ class Searcher:
             rows, scores = self.rerank(query, rows, scores, k=k, state=state)
         else:
             rows, scores = self.collapse(rows, scores, k=k, state=state)
-        ranks = _ranks(rows, channels.dense_rows, channels.lex_rows, channels.use_rows)
-        return self._hits(state, rows, scores, ranks)
+        ranks = channel_ranks(rows, channels.dense_rows, channels.lex_rows, channels.use_rows)
+        return make_hits(state, rows, scores, ranks)
 
     def rerank(
         self,
@@ -346,7 +268,7 @@ class Searcher:
         scores: np.ndarray,
         *,
         k: int,
-        state: _Snapshot | None = None,
+        state: LoadedSnapshot | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """The top ``k`` of a fused ranking after the reranker re-scored its first
         ``rerank_top_n`` passages (near-copies collapsed first, so the head is distinct)."""
@@ -389,13 +311,13 @@ class Searcher:
             raise QueryError("empty text: give a sentence to find similar wording for")
         if k < 1:
             raise QueryError(f"k must be at least 1, got {k}")
-        _check_filters(filters)
+        check_filters(filters)
         state = self._state
         mask = state.row_mask(state.sentences, filters)
         if mask is not None and not mask.any():
             return []
         allowed = None if mask is None else state.sentences.vids[mask]
-        floor = min_words if _word_count(text) >= min_words else 0
+        floor = min_words if word_count(text) >= min_words else 0
         fetch = 3 * k if floor else k
         vector = self.embedder.embed_queries([text])[0]
         scores, vids = state.sentence_dense.search(vector, fetch, allowed=allowed)
@@ -415,30 +337,7 @@ class Searcher:
                 adaptive=False,
                 agreement_depth=1,
             )
-        with state.lock:
-            texts = state.store.sentence_texts(vids.tolist())
-        keep = [i for i, vid in enumerate(vids.tolist()) if _word_count(texts[vid]) >= floor][:k]
-        vids, scores = vids[keep], scores[keep]
-        rows = state.sentences.rows_of(vids)
-        sents = state.sentences
-        out = []
-        for row, vid, score in zip(rows.tolist(), vids.tolist(), scores.tolist(), strict=True):
-            d = int(sents.doc[row])
-            out.append(
-                SentenceHit(
-                    sentence_id=sents.key(row, state.doc_ids),
-                    doc_id=state.doc_ids[d],
-                    title=state.titles[d],
-                    date=state.dates[d],
-                    lang=LANGS[sents.lang[row]],
-                    text=texts[vid],
-                    start=int(sents.start[row]),
-                    end=int(sents.end[row]),
-                    page=int(sents.page[row]) or None,
-                    score=float(score),
-                )
-            )
-        return out
+        return make_sentence_hits(state, vids, scores, k=k, min_words=floor)
 
     def sentences_in(self, doc_id: str, start: int, end: int) -> list[Sentence]:
         """Sentences of ``doc_id`` overlapping the character span [start, end)."""
@@ -465,7 +364,7 @@ class Searcher:
         """
         if offset < 0 or limit < 0:
             raise QueryError(f"offset and limit must be >= 0, got {offset} and {limit}")
-        _check_filters(filters)
+        check_filters(filters)
         state = self._state
         mask = state.doc_mask(filters or Filters())
         if filters is not None and filters.lang is not None:
@@ -479,7 +378,7 @@ class Searcher:
 
     def _dense(
         self,
-        state: _Snapshot,
+        state: LoadedSnapshot,
         query: str,
         depth: int,
         mask: np.ndarray | None,
@@ -487,69 +386,27 @@ class Searcher:
         *,
         channel: str = "e5",
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Chunks by ``(1 - w) * cos(query, chunk) + w * max cos(query, sentence in chunk)``,
-        with e5-small's vectors (``channel="e5"``) or USE's (``"use"``).
-
-        A factoid answer is one sentence; its own vector matches the question better than
-        the chunk's average (gold set, dense MRR@10: 0.61 chunk only, 0.68 with w = 0.7).
-        Candidates are the top chunks and the chunks holding the top sentences; their
-        scores are then computed exactly from the stored vectors.
-        """
+        """One dense channel's ranking (index.retrieve.dense_ranking), with e5-small's
+        vectors (``channel="e5"``, debiased when the option is on) or USE's (``"use"``)."""
         if channel == "use":
             assert self.use_embedder is not None
             assert state.chunk_use is not None and state.sentence_use is not None
-            chunk_index, sentence_index = state.chunk_use, state.sentence_use
+            indexes = state.chunk_use, state.sentence_use
             vector = self.use_embedder.embed_queries([query])[0]
         else:
-            chunk_index, sentence_index = state.chunk_dense, state.sentence_dense
+            indexes = state.chunk_dense, state.sentence_dense
             vector = self.embedder.embed_queries([query])[0]
             if self.options.debias:  # the French/English direction is e5's
                 vector = debias(vector, state.lang_direction)
-        allowed = None if mask is None else state.chunks.vids[mask]
-        scores, vids = chunk_index.search(vector, depth, allowed=allowed)
-        rows = state.chunks.rows_of(vids)
-        w = self.options.sentence_weight
-        if w == 0 or sentence_index.size == 0:
-            return rows, scores
-        s_allowed = None if sentence_mask is None else state.sentences.vids[sentence_mask]
-        _, s_vids = sentence_index.search(vector, 2 * depth, allowed=s_allowed)
-        s_rows = state.sentences.rows_of(s_vids)
-        lo, hi = state.sentence_chunks
-        parents = [np.arange(a, b) for a, b in zip(lo[s_rows], hi[s_rows], strict=True)]
-        candidates = np.unique(np.concatenate([rows, *parents]))
-        if mask is not None:
-            candidates = candidates[mask[candidates]]
-        chunk_cos = chunk_index.vectors_for(state.chunks.vids[candidates]) @ vector
-        lo, hi = state.chunk_sentences
-        counts = hi[candidates] - lo[candidates]
-        best = chunk_cos.copy()
-        has = counts > 0
-        if has.any():
-            spans = zip(lo[candidates][has], hi[candidates][has], strict=True)
-            members = np.concatenate([np.arange(a, b) for a, b in spans])
-            sims = sentence_index.vectors_for(state.sentences.vids[members]) @ vector
-            starts = np.concatenate([[0], np.cumsum(counts[has])[:-1]])
-            best[has] = np.maximum.reduceat(sims, starts)
-        fused = (1 - w) * chunk_cos + w * best
-        # Float sums can differ in the last bits between calls (SIMD alignment); equal to
-        # 1e-6 counts as a tie, broken by row order, so a query always ranks the same.
-        order = np.lexsort((candidates, -np.round(fused, 6)))[:depth]
-        return candidates[order], fused[order].astype(np.float32)
-
-    def _lexical(
-        self, state: _Snapshot, query: str, depth: int, mask: np.ndarray | None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        scores = state.lexical.scores(analyze_query(query))
-        if mask is not None and len(scores):
-            scores = np.where(mask, scores, 0.0).astype(np.float32)
-        candidates = np.flatnonzero(scores > 0)
-        if len(candidates) > depth:
-            top = np.argpartition(-scores[candidates], depth - 1)[:depth]
-            candidates = candidates[top]
-        # best first; ties broken by row order so results are deterministic
-        order = np.lexsort((candidates, -scores[candidates]))
-        rows = candidates[order]
-        return rows, scores[rows]
+        return dense_ranking(
+            state,
+            *indexes,
+            vector,
+            depth,
+            mask,
+            sentence_mask,
+            sentence_weight=self.options.sentence_weight,
+        )
 
     def fuse(
         self,
@@ -557,7 +414,7 @@ class Searcher:
         channels: Channels,
         *,
         options: SearchOptions | None = None,
-        state: _Snapshot | None = None,
+        state: LoadedSnapshot | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Fused (rows, scores) of one query's channels under ``options`` (default: this
         Searcher's; see index.fusion). With ``cross_lingual``, a chunk in another language
@@ -568,17 +425,17 @@ class Searcher:
         return fuse_options(channels, opts)
 
     def cross_lingual_channels(
-        self, query: str, channels: Channels, *, state: _Snapshot | None = None
+        self, query: str, channels: Channels, *, state: LoadedSnapshot | None = None
     ) -> Channels:
         """``channels`` with the cross-lingual rule applied (unchanged when the query's
         language is not detected): what :meth:`fuse` fuses when ``cross_lingual`` is on."""
         state = state or self._state
         if not len(channels.dense_rows):
             return channels
-        query_lang = _query_lang(query)
-        if query_lang == "other":
+        lang = query_lang(query)
+        if lang == "other":
             return channels
-        return _cross_lingual(channels, state.chunks.lang, lang_code(query_lang))
+        return cross_lingual(channels, state.chunks.lang, lang_code(lang))
 
     def channels(
         self, query: str, *, depth: int | None = None, filters: Filters | None = None
@@ -587,13 +444,13 @@ class Searcher:
         retrieve once, fuse many ways); the USE ranking when this Searcher has the channel."""
         if not query or not query.strip():
             raise QueryError("empty query: give some words to search for")
-        _check_filters(filters)
+        check_filters(filters)
         state = self._state
         depth = depth or self.options.depth
         mask = state.row_mask(state.chunks, filters)
         sentence_mask = state.row_mask(state.sentences, filters)
         dense_rows, dense_scores = self._dense(state, query, depth, mask, sentence_mask)
-        lex_rows, lex_scores = self._lexical(state, query, depth, mask)
+        lex_rows, lex_scores = lexical_ranking(state, query, depth, mask)
         use_rows = use_scores = None
         if state.chunk_use is not None:
             use_rows, use_scores = self._dense(
@@ -607,29 +464,10 @@ class Searcher:
         scores: np.ndarray,
         *,
         k: int | None = None,
-        state: _Snapshot | None = None,
+        state: LoadedSnapshot | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The first ``k`` of ``rows`` (best first) without near-copies: a passage that
-        shares at least half of the shorter one's characters with a better passage of the
-        same document is left out. Only sliding windows are collapsed: packed chunks share
-        a few sentences by design (an answer across a boundary is found whole)."""
-        state = state or self._state
-        if state.ref.manifest.get("passages", "chunks") == "chunks":
-            return (rows, scores) if k is None else (rows[:k], scores[:k])
-        chunks = state.chunks
-        kept: list[int] = []
-        spans: dict[int, list[tuple[int, int]]] = {}
-        for i, row in enumerate(rows.tolist()):
-            if k is not None and len(kept) >= k:
-                break
-            doc, start, end = int(chunks.doc[row]), int(chunks.start[row]), int(chunks.end[row])
-            taken = spans.setdefault(doc, [])
-            if any(min(end, b) - max(start, a) >= 0.5 * min(end - start, b - a) for a, b in taken):
-                continue
-            taken.append((start, end))
-            kept.append(i)
-        index = np.asarray(kept, dtype=np.int64)
-        return rows[index], scores[index]
+        """The first ``k`` of ``rows`` without near-copies (index.retrieve.collapse)."""
+        return collapse(state or self._state, rows, scores, k=k)
 
     def doc_ids_of(self, rows: np.ndarray) -> list[str]:
         """Document id of each chunk row of the current snapshot."""
@@ -643,125 +481,4 @@ class Searcher:
 
     def hits_for(self, rows: np.ndarray, scores: np.ndarray) -> list[Hit]:
         """Hits for chunk rows of the current snapshot (as returned by :meth:`fuse`)."""
-        return self._hits(self._state, rows, scores, {})
-
-    @staticmethod
-    def _hits(
-        state: _Snapshot,
-        rows: np.ndarray,
-        scores: np.ndarray,
-        ranks: dict[int, dict[str, int]],
-    ) -> list[Hit]:
-        chunks = state.chunks
-        vids = chunks.vids[rows].tolist()
-        with state.lock:
-            texts = state.store.chunk_texts(vids)
-        hits = []
-        for row, vid, score in zip(rows.tolist(), vids, scores.tolist(), strict=True):
-            d = int(chunks.doc[row])
-            hits.append(
-                Hit(
-                    doc_id=state.doc_ids[d],
-                    chunk_id=chunks.key(row, state.doc_ids),
-                    title=state.titles[d],
-                    date=state.dates[d],
-                    lang=LANGS[chunks.lang[row]],
-                    doc_type=state.doc_types[d],
-                    text=texts[vid],
-                    start=int(chunks.start[row]),
-                    end=int(chunks.end[row]),
-                    page=int(chunks.page[row]) or None,
-                    score=float(score),
-                    ranks=ranks.get(row, {}),
-                )
-            )
-        return hits
-
-
-def _ranks(rows: np.ndarray, *ranked_lists: np.ndarray | None) -> dict[int, dict[str, int]]:
-    """{row: {channel: 1-based rank}} for ``rows`` in the dense, lexical and USE rankings."""
-    ranks: dict[int, dict[str, int]] = {int(r): {} for r in rows}
-    for name, ranked in zip(("dense", "lexical", "use"), ranked_lists, strict=True):
-        if ranked is None:
-            continue
-        for rank, row in enumerate(ranked.tolist(), start=1):
-            if row in ranks:
-                ranks[row][name] = rank
-    return ranks
-
-
-@functools.lru_cache(maxsize=4096)
-def _query_lang(query: str) -> str:
-    """The query's language for the cross-lingual rule; memoised (up to ~10 ms a call, and
-    /ask and eval's sweeps fuse the same query many times)."""
-    return detect_lang(query, default="other", quick=True)
-
-
-def _cross_lingual(channels: Channels, chunk_lang: np.ndarray, query_code: int) -> Channels:
-    """Lexical ranking where each chunk in another language than the query takes its dense
-    rank when better: BM25 cannot judge a translated answer."""
-    lex_rank = {row: r for r, row in enumerate(channels.lex_rows.tolist(), start=1)}
-    for rank, row in enumerate(channels.dense_rows.tolist(), start=1):
-        if chunk_lang[row] != query_code and rank < lex_rank.get(row, rank + 1):
-            lex_rank[row] = rank
-    order = sorted(lex_rank.items(), key=lambda item: (item[1], item[0]))
-    rows = np.fromiter((row for row, _ in order), np.int64, len(order))
-    ranks = np.fromiter((rank for _, rank in order), np.int64, len(order))
-    # Scores follow the new order (rank-based rules use only the order; convex needs
-    # scores: a moved chunk takes the score of the lexical rank it now holds, or the
-    # lowest one when it moved below the lexical list's end).
-    old = channels.lex_scores
-    scores = np.array(
-        [old[min(rank, len(old)) - 1] if len(old) else 0.0 for _, rank in order], np.float32
-    )
-    return Channels(
-        channels.dense_rows,
-        channels.dense_scores,
-        rows,
-        scores,
-        lex_ranks=ranks,
-        use_rows=channels.use_rows,
-        use_scores=channels.use_scores,
-    )
-
-
-def _load(
-    data_dir: Path, embedder: Embedder, use_embedder: Embedder | None, *, attempts: int = 3
-) -> _Snapshot:
-    """Load the published snapshot, retrying if a writer replaced it while we read it."""
-    for attempt in range(attempts):
-        ref = snapshot.require_current(data_dir)
-        check_compatible(ref.manifest, embedder, data_dir)
-        if use_embedder is not None:
-            if "use" not in ref.manifest:
-                raise IndexMismatchError(
-                    f"index in {data_dir} was built without the USE channel; run "
-                    "partnersearch ingest PATH once to add its vectors (e5 vectors are kept), "
-                    "or set PARTNERSEARCH_USE_CHANNEL=false"
-                )
-            check_compatible(ref.manifest["use"], use_embedder, data_dir)
-        try:
-            return _Snapshot(ref, with_use=use_embedder is not None)
-        except (OSError, sqlite3.Error, IndexMismatchError):
-            # Collected by a later ingest between reading CURRENT and opening the files?
-            if attempt + 1 < attempts and snapshot.current_id(data_dir) != ref.snapshot_id:
-                continue
-            raise
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _check_filters(filters: Filters | None) -> None:
-    if filters is None:
-        return
-    if filters.lang is not None and filters.lang not in LANGS:
-        raise QueryError(f"unknown language {filters.lang!r}; use one of {', '.join(LANGS)}")
-    if filters.doc_type is not None and filters.doc_type not in DOC_TYPES:
-        raise QueryError(
-            f"unknown document type {filters.doc_type!r}; use one of {', '.join(DOC_TYPES)}"
-        )
-    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
-        raise QueryError(
-            f"date range is empty: date_from {filters.date_from} is after date_to {filters.date_to}"
-        )
-    if filters.partner is not None and not filters.partner.strip():
-        raise QueryError("partner filter is blank; give part of a partner's name or leave it out")
+        return make_hits(self._state, rows, scores, {})
