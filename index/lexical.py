@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_FRENCH
 
 from index.errors import IndexMismatchError
+from ingest.clean import fold
 
 logger = logging.getLogger(__name__)
 
@@ -34,15 +34,8 @@ __all__ = ["LexicalIndex", "analyze", "analyze_query", "fold"]
 
 _ELISION = re.compile(r"(?<!\w)(?:qu|[ldjnsctm])['’](?=\w)", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
-_LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss"})
 _STEMMER_NAMES = {"fr": "french", "en": "english"}
 _VIDS_FILE = "vids.npy"
-
-
-def fold(text: str) -> str:
-    """Lower-case and strip accents: 'Élève Œuvre' -> 'eleve oeuvre'."""
-    decomposed = unicodedata.normalize("NFKD", text.translate(_LIGATURES).lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def _stopword_set(words: Iterable[str]) -> frozenset[str]:

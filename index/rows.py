@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from index.errors import IndexMismatchError
-from index.lexical import fold
 from index.store import Store
 from ingest.chunk import chunk_key, sentence_key
+from ingest.clean import fold
 
 logger = logging.getLogger(__name__)
 

@@ -13,11 +13,23 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CleanResult", "clean_text", "looks_like_markdown"]
+__all__ = ["CleanResult", "clean_text", "fold", "looks_like_markdown"]
+
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss"})
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents: 'Élève Œuvre' -> 'eleve oeuvre'. The one accent
+    folding of the project: BM25's analyser, filters, /ask's terms and /similar's
+    wording keys all compare text through it."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_LIGATURES).lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
 
 Removed = str  # one of the keys of _KINDS below
 

@@ -179,7 +179,7 @@ def _gazetteer() -> _Gazetteer:
     for entry in raw["partners"]:
         for alias in [entry["name"], *entry.get("aliases", [])]:
             (exact if alias.isupper() else folded).append(alias)
-            canonical[_fold(alias)] = entry["name"]
+            canonical[_alias_key(alias)] = entry["name"]
 
     def alternation(aliases: list[str]) -> str:
         ordered = sorted(set(aliases), key=len, reverse=True)
@@ -192,7 +192,9 @@ def _gazetteer() -> _Gazetteer:
     )
 
 
-def _fold(name: str) -> str:
+def _alias_key(name: str) -> str:
+    """Gazetteer key: apostrophes, hyphens and spaces unified, case folded (accents kept:
+    the aliases list both spellings where they matter)."""
     return re.sub(r"[\s\-]+", " ", name.replace("’", "'")).casefold().strip()
 
 
@@ -249,14 +251,14 @@ def find_partners(text: str) -> tuple[str, ...]:
     for pattern in (gaz.pattern, gaz.exact):
         for m in pattern.finditer(text):
             if claim(m):
-                found.append((m.start(), gaz.canonical[_fold(m.group())]))
+                found.append((m.start(), gaz.canonical[_alias_key(m.group())]))
     for pattern, template in _RULES:
         for m in pattern.finditer(text):
             x = m.group("x").strip()
             if x.split()[0].strip("-") in _NOT_A_PLACE or not claim(m):
                 continue
             name = template.format(x=x)
-            found.append((m.start(), gaz.canonical.get(_fold(name), name)))
+            found.append((m.start(), gaz.canonical.get(_alias_key(name), name)))
     for pattern, template in (
         (_UNIVERSITY_LIST, "University of {x}"),
         (_HOSPITAL_LIST, "{x} University Hospital"),
@@ -265,7 +267,7 @@ def find_partners(text: str) -> tuple[str, ...]:
             for place in re.split(r"\s*,\s*|\s+and\s+", m.group("x")):
                 if place:
                     name = template.format(x=place)
-                    found.append((m.start(), gaz.canonical.get(_fold(name), name)))
+                    found.append((m.start(), gaz.canonical.get(_alias_key(name), name)))
     found.sort(key=lambda t: t[0])
     return tuple(dict.fromkeys(name for _, name in found))
 

@@ -13,10 +13,11 @@ spaCy's French NER (``service.nlp``), passed in by the caller.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
+
+from ingest.clean import fold
 
 if TYPE_CHECKING:
     from service.nlp import Entity
@@ -155,11 +156,6 @@ _ENTITY_LABEL: dict[str, str] = {"person": "PER", "organisation": "ORG", "place"
 _ENTITY_PREFIX = 6  # "Normandie"/"Normandy" and "Région"/"Region" meet at 6 folded letters
 
 
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
 # Question words say what is asked, not what the answer contains.
 _QUESTION_WORDS = [
     "quand",
@@ -194,7 +190,7 @@ _STEM_CHARS = 6
 def _stopwords() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_FRENCH
 
-    return frozenset(_fold(w) for w in (*STOPWORDS_EN, *STOPWORDS_FRENCH, *_QUESTION_WORDS))
+    return frozenset(fold(w) for w in (*STOPWORDS_EN, *STOPWORDS_FRENCH, *_QUESTION_WORDS))
 
 
 def _term(word: str) -> str | None:
@@ -207,14 +203,14 @@ def _term(word: str) -> str | None:
 
 def content_terms(text: str) -> set[str]:
     """Accent-folded, truncation-stemmed words of ``text``, minus FR/EN stopwords."""
-    return {t for w in _TERM.findall(_fold(text)) if (t := _term(w)) is not None}
+    return {t for w in _TERM.findall(fold(text)) if (t := _term(w)) is not None}
 
 
 def term_positions(text: str) -> list[tuple[str, int, int]]:
     """(term, start, end) of every content word of ``text``, offsets into ``text``."""
     out = []
     for m in _TERM.finditer(text):
-        term = _term(_fold(m.group(0)))
+        term = _term(fold(m.group(0)))
         if term is not None:
             out.append((term, m.start(), m.end()))
     return out
@@ -222,7 +218,7 @@ def term_positions(text: str) -> list[tuple[str, int, int]]:
 
 def expected_type(question: str) -> AnswerType | None:
     """The answer type ``question`` asks for, or None when it asks for something else."""
-    folded = _fold(question)
+    folded = fold(question)
     for name, pattern in _QUESTION_CUES:
         if pattern.search(folded):
             return name
@@ -244,7 +240,7 @@ def has_answer_type(
         if any(e.label == label for e in entities):
             return True
         return answer_type == "person" and bool(_PERSON.search(sentence))
-    folded = _fold(sentence)
+    folded = fold(sentence)
     pattern = {"duration": _DURATION, "date": _DATE, "money": _MONEY, "number": _NUMBER}[
         answer_type
     ]
@@ -257,7 +253,7 @@ def question_entities(question: str) -> list[str]:
     out = []
     for i, token in enumerate(_WORD.findall(question)):
         word = _ELISION.sub("", token)
-        folded = _fold(word)
+        folded = fold(word)
         if i == 0 or not word[:1].isupper() or folded in _NOT_ENTITIES:
             continue
         out.append(folded[:_ENTITY_PREFIX])
@@ -268,5 +264,5 @@ def entity_coverage(entities: list[str], passage: str) -> float:
     """Share of ``entities`` mentioned in ``passage`` (1.0 when there are none)."""
     if not entities:
         return 1.0
-    folded = _fold(passage)
+    folded = fold(passage)
     return sum(e in folded for e in entities) / len(entities)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from index.errors import QueryError
 from index.types import Filters, SentenceHit
+from ingest.clean import fold
 
 if TYPE_CHECKING:
     from index import Searcher
@@ -45,9 +45,7 @@ class WordingGroup:
 
 def normalise_wording(text: str) -> str:
     """Casefolded accent-free words joined by spaces: typography is not a new wording."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _NON_WORD.sub(" ", plain).strip()
+    return _NON_WORD.sub(" ", fold(text)).strip()
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
