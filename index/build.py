@@ -32,7 +32,7 @@ from index.errors import IndexMismatchError
 from index.langdir import LangDirection
 from index.lexical import LexicalIndex, analyze
 from index.rows import write_rows
-from index.store import Store
+from index.store import Store, StoredFile
 from index.types import ChunkVectors, IngestReport
 from ingest.embed import Embedder
 from ingest.errors import IngestError
@@ -136,10 +136,10 @@ class Indexer:
             if prune and ref is not None:
                 plan.removed = [
                     doc_id
-                    for doc_id, (_, source) in known.items()
+                    for doc_id, stored in known.items()
                     if doc_id not in plan.seen
-                    and _under(Path(source), roots)
-                    and not Path(source).exists()
+                    and _under(Path(stored.source), roots)
+                    and not Path(stored.source).exists()
                 ]
             return self._commit(plan, ref, report, rebuild=rebuild)
 
@@ -232,7 +232,7 @@ class Indexer:
                 return False
             plan = _Plan(removed=[doc_id])
             self._commit(plan, ref, IngestReport(), rebuild=False)
-            source = Path(known[doc_id][1])
+            source = Path(known[doc_id].source)
             if _under(source, [(self.data_dir / _UPLOADS).resolve()]):
                 source.unlink(missing_ok=True)
             return True
@@ -265,7 +265,7 @@ class Indexer:
         return ref
 
     @staticmethod
-    def _known(ref: snapshot.SnapshotRef | None) -> dict[str, tuple[str, str]]:
+    def _known(ref: snapshot.SnapshotRef | None) -> dict[str, StoredFile]:
         if ref is None:
             return {}
         store = Store.open_readonly(ref.path / snapshot.STORE)
@@ -277,7 +277,7 @@ class Indexer:
     def _plan_files(
         self,
         files: Iterable[Path],
-        known: dict[str, tuple[str, str]],
+        known: dict[str, StoredFile],
         report: IngestReport,
         *,
         sources: dict[Path, Path],
@@ -310,10 +310,10 @@ class Indexer:
                     (label, f"document id {stem!r} already read from {plan.seen[stem]}")
                 )
                 continue
-            if known.get(stem, ("", ""))[0] == digest:
+            if stem in known and known[stem].content_hash == digest:
                 plan.seen[stem] = label
                 report.unchanged.append(stem)
-                if known[stem][1] != source:
+                if known[stem].source != source:
                     plan.moves[stem] = source
                 continue
             try:
@@ -335,7 +335,7 @@ class Indexer:
     def _plan_one(
         parsed: ParsedDocument,
         source: str,
-        known: dict[str, tuple[str, str]],
+        known: dict[str, StoredFile],
         plan: _Plan,
         report: IngestReport,
         *,
@@ -349,9 +349,9 @@ class Indexer:
             )
             return
         plan.seen[doc.doc_id] = origin
-        if doc.doc_id in known and known[doc.doc_id][0] == doc.content_hash:
+        if doc.doc_id in known and known[doc.doc_id].content_hash == doc.content_hash:
             report.unchanged.append(doc.doc_id)
-            if known[doc.doc_id][1] != source:
+            if known[doc.doc_id].source != source:
                 plan.moves[doc.doc_id] = source
             return
         if doc.source != source:
@@ -472,7 +472,7 @@ class Indexer:
         old = Store.open_readonly(ref.path / snapshot.STORE)
         try:
             table_rows = old.chunk_table() if table == "chunks" else old.sentence_table()
-            ids = np.asarray([row[0] for row in table_rows], np.int64)
+            ids = np.asarray([row.vid for row in table_rows], np.int64)
             ids = ids[~np.isin(ids, drop)]
             texts = [contextual_text(t, x) for t, x in old.titled_texts(table, ids.tolist())]
         finally:
@@ -568,7 +568,7 @@ class Indexer:
                     sizes[fname] = dense.size
             previous = LangDirection.load(ref.path / snapshot.LANGDIR) if ref else None
             langdir = LangDirection.build(
-                [(row[0], row[6]) for row in store.sentence_table()],
+                [(row.vid, row.lang) for row in store.sentence_table()],
                 store.sentence_texts,
                 self.embedder,
                 previous=previous,
@@ -578,7 +578,7 @@ class Indexer:
 
             rows = store.chunk_terms()
             lexical = LexicalIndex.build(
-                np.asarray([r[0] for r in rows], np.int64), [r[1].split() for r in rows]
+                np.asarray([vid for vid, _ in rows], np.int64), [terms.split() for _, terms in rows]
             )
             lexical.save(building / snapshot.LEXICAL_DIR)
             snapshot.checkpoint("lexical_written")

@@ -72,7 +72,7 @@ def remove_leftovers(data_dir: Path) -> Leftovers:
         keep = {ref.snapshot_id, ref.manifest.get("previous") or ""}
         store = Store.open_readonly(ref.path / snapshot.STORE)
         try:
-            cited = {Path(source).resolve() for _, source in store.hashes().values()}
+            cited = {Path(stored.source).resolve() for stored in store.hashes().values()}
         finally:
             store.close()
     root = snapshot.snapshots_dir(data_dir)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from index.errors import IndexMismatchError
-from index.store import Store
+from index.store import PassageRow, Store
 from ingest.chunk import chunk_key, sentence_key
 from ingest.clean import fold
 
@@ -60,20 +60,20 @@ class Rows:
     sorted_vids: np.ndarray
 
     @classmethod
-    def from_table(cls, kind: str, table: list[tuple], doc_index: dict[str, int]) -> Rows:
+    def from_table(cls, kind: str, table: list[PassageRow], doc_index: dict[str, int]) -> Rows:
         """From Store.chunk_table / sentence_table rows."""
         n = len(table)
-        vids = np.fromiter((r[0] for r in table), np.int64, n)
+        vids = np.fromiter((r.vid for r in table), np.int64, n)
         order = np.argsort(vids, kind="stable")
         return cls(
             kind=kind,
             vids=vids,
-            doc=np.fromiter((doc_index[r[2]] for r in table), np.int32, n),
-            ordinal=np.fromiter((r[7] for r in table), np.int32, n),
-            start=np.fromiter((r[3] for r in table), np.int64, n),
-            end=np.fromiter((r[4] for r in table), np.int64, n),
-            page=np.fromiter((r[5] or 0 for r in table), np.int32, n),
-            lang=np.fromiter((lang_code(r[6]) for r in table), np.int8, n),
+            doc=np.fromiter((doc_index[r.doc_id] for r in table), np.int32, n),
+            ordinal=np.fromiter((r.ordinal for r in table), np.int32, n),
+            start=np.fromiter((r.start for r in table), np.int64, n),
+            end=np.fromiter((r.end for r in table), np.int64, n),
+            page=np.fromiter((r.page or 0 for r in table), np.int32, n),
+            lang=np.fromiter((lang_code(r.lang) for r in table), np.int8, n),
             by_vid=order,
             sorted_vids=vids[order],
         )
@@ -137,17 +137,7 @@ class DocTable:
 
 
 def _records(store: Store) -> list[dict]:
-    return [
-        {
-            "doc_id": d[0],
-            "title": d[1],
-            "date": d[2],
-            "lang": d[3],
-            "doc_type": d[4],
-            "partners": json.loads(d[5]),
-        }
-        for d in store.document_table()
-    ]
+    return [{**d._asdict(), "partners": json.loads(d.partners)} for d in store.document_table()]
 
 
 def write_rows(store: Store, snapshot_dir: Path) -> None:

@@ -14,12 +14,13 @@ import logging
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from ingest.types import Document, ParsedDocument, Person, Sentence
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SCHEMA_VERSION", "Store"]
+__all__ = ["SCHEMA_VERSION", "DocumentRow", "PassageRow", "Store", "StoredFile"]
 
 SCHEMA_VERSION = 1
 
@@ -83,6 +84,37 @@ _DOC_COLUMNS = (
 )
 
 
+class PassageRow(NamedTuple):
+    """One row of the chunk or sentence table, as the per-row arrays are built from it."""
+
+    vid: int
+    key: str  # chunk_id or sentence_id
+    doc_id: str
+    start: int
+    end: int
+    page: int | None
+    lang: str
+    ordinal: int
+
+
+class DocumentRow(NamedTuple):
+    """One document's metadata row (``partners`` is the stored JSON list)."""
+
+    doc_id: str
+    title: str
+    date: str | None
+    lang: str
+    doc_type: str
+    partners: str
+
+
+class StoredFile(NamedTuple):
+    """What an ingest compares a file against: its content hash and where it came from."""
+
+    content_hash: str
+    source: str
+
+
 class Store:
     """One snapshot's database: read-only for readers, read-write while building."""
 
@@ -120,10 +152,10 @@ class Store:
 
     # -- reads -------------------------------------------------------------------------
 
-    def hashes(self) -> dict[str, tuple[str, str]]:
+    def hashes(self) -> dict[str, StoredFile]:
         """doc_id -> (content_hash, source) of every stored document."""
         rows = self.conn.execute("SELECT doc_id, content_hash, source FROM documents")
-        return {doc_id: (h, src) for doc_id, h, src in rows}
+        return {doc_id: StoredFile(h, src) for doc_id, h, src in rows}
 
     def vids_of(self, doc_ids: Iterable[str], table: str) -> list[int]:
         """Dense ids of the chunks or sentences of ``doc_ids`` (``table``: chunks|sentences)."""
@@ -132,7 +164,7 @@ class Store:
         out: list[int] = []
         for doc_id in doc_ids:
             rows = self.conn.execute(f"SELECT vid FROM {table} WHERE doc_id = ?", (doc_id,))
-            out.extend(r[0] for r in rows)
+            out.extend(vid for (vid,) in rows)
         return out
 
     def document(self, doc_id: str) -> Document | None:
@@ -189,16 +221,16 @@ class Store:
         )
         return [
             Sentence(
-                sentence_id=r[0],
-                doc_id=r[1],
-                ordinal=r[2],
-                text=r[3],
-                start=r[4],
-                end=r[5],
-                lang=r[6],
-                page=r[7],
+                sentence_id=sentence_id,
+                doc_id=doc_id,
+                ordinal=ordinal,
+                text=text,
+                start=start,
+                end=end,
+                lang=lang,
+                page=page,
             )
-            for r in rows
+            for sentence_id, doc_id, ordinal, text, start, end, lang, page in rows
         ]
 
     # -- writes (building a snapshot; the caller commits) --------------------------------
@@ -292,12 +324,9 @@ class Store:
 
     # -- bulk reads for building indexes and loading a snapshot ---------------------------
 
-    def chunk_table(self) -> list[tuple[int, str, str, int, int, int | None, str, int]]:
-        """(vid, chunk_id, doc_id, start, end, page, lang, ordinal) in (doc_id, ordinal) order."""
-        return self.conn.execute(
-            'SELECT vid, chunk_id, doc_id, start, "end", page, lang, ordinal FROM chunks '
-            "ORDER BY doc_id, ordinal"
-        ).fetchall()
+    def chunk_table(self) -> list[PassageRow]:
+        """Every chunk's row, in (doc_id, ordinal) order."""
+        return self._passage_rows("chunks", "chunk_id")
 
     def chunk_terms(self) -> list[tuple[int, str]]:
         """(vid, space-joined BM25 terms) in canonical (doc_id, ordinal) order."""
@@ -305,19 +334,23 @@ class Store:
             "SELECT vid, terms FROM chunks ORDER BY doc_id, ordinal"
         ).fetchall()
 
-    def sentence_table(self) -> list[tuple[int, str, str, int, int, int | None, str, int]]:
-        """(vid, sentence_id, doc_id, start, end, page, lang, ordinal) in (doc_id, ordinal)
-        order."""
-        return self.conn.execute(
-            'SELECT vid, sentence_id, doc_id, start, "end", page, lang, ordinal FROM sentences '
-            "ORDER BY doc_id, ordinal"
-        ).fetchall()
+    def sentence_table(self) -> list[PassageRow]:
+        """Every sentence's row, in (doc_id, ordinal) order."""
+        return self._passage_rows("sentences", "sentence_id")
 
-    def document_table(self) -> list[tuple[str, str, str | None, str, str, str]]:
-        """(doc_id, title, date, lang, doc_type, partners-json) ordered by doc_id."""
-        return self.conn.execute(
+    def _passage_rows(self, table: str, key: str) -> list[PassageRow]:
+        rows = self.conn.execute(
+            f'SELECT vid, {key}, doc_id, start, "end", page, lang, ordinal FROM {table} '
+            "ORDER BY doc_id, ordinal"
+        )
+        return [PassageRow(*r) for r in rows]
+
+    def document_table(self) -> list[DocumentRow]:
+        """Every document's metadata row, ordered by doc_id."""
+        rows = self.conn.execute(
             "SELECT doc_id, title, date, lang, doc_type, partners FROM documents ORDER BY doc_id"
-        ).fetchall()
+        )
+        return [DocumentRow(*r) for r in rows]
 
     def counts(self) -> dict[str, int]:
         return {
