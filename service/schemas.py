@@ -1,4 +1,4 @@
-"""HTTP request and response models: the API's contract, bounds and OpenAPI examples.
+"""HTTP request and response models: the API's contract and bounds (examples: service.examples).
 
 Request models validate at the edge (lengths, ranges, known modes and filter values,
 well-formed dates); response models carry every citation as document offsets.
@@ -21,6 +21,7 @@ from pydantic import (
 
 from index.types import AskMode, Filters, Hit, Mode, SentenceHit
 from ingest.types import DocType, Document, Lang
+from service import examples
 
 if TYPE_CHECKING:
     from service.answer import AnswerResult
@@ -82,9 +83,7 @@ class FiltersIn(_Strict):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={
-            "examples": [{"lang": "fr", "doc_type": "press_release", "date_from": "2023-01-01"}]
-        },
+        json_schema_extra={"examples": examples.FILTERS_IN},
     )
 
     lang: Lang | None = Field(None, description="document language")
@@ -127,16 +126,7 @@ class SearchRequest(_Strict):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "query": "protocole de coopération avec le CHU de Lille",
-                    "k": 5,
-                    "mode": "hybrid",
-                },
-                {"query": "regional delegation", "k": 3, "filters": {"lang": "en"}},
-            ]
-        },
+        json_schema_extra={"examples": examples.SEARCH_REQUEST},
     )
 
     query: str = Field(
@@ -160,12 +150,7 @@ class AskRequest(_Strict):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {"question": "Quand le protocole de coopération de Lille a-t-il été signé ?"},
-                {"question": "Who heads the North-West regional delegation?", "k": 5},
-            ]
-        },
+        json_schema_extra={"examples": examples.ASK_REQUEST},
     )
 
     question: str = Field(
@@ -188,11 +173,7 @@ class SimilarRequest(_Strict):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {"text": "Les deux partenaires renforcent leur collaboration scientifique.", "k": 5}
-            ]
-        },
+        json_schema_extra={"examples": examples.SIMILAR_REQUEST},
     )
 
     text: str = Field(
@@ -237,6 +218,12 @@ class DocumentQuery(_Strict):
         return Filters(**values)
 
 
+def shared_fields(model: type[BaseModel], source: object) -> dict[str, Any]:
+    """``source``'s values for the fields ``model`` declares: a response model copies what
+    it shares with a stage's dataclass by name, not field by field by hand."""
+    return {name: getattr(source, name) for name in model.model_fields if hasattr(source, name)}
+
+
 class HitOut(BaseModel):
     """One cited passage; ``text == document.text[start:end]``."""
 
@@ -259,43 +246,14 @@ class HitOut(BaseModel):
     @classmethod
     def from_hit(cls, hit: Hit, *, highlight: tuple[int, int] | None = None) -> HitOut:
         return cls(
-            doc_id=hit.doc_id,
-            chunk_id=hit.chunk_id,
-            title=hit.title,
-            date=hit.date,
-            lang=hit.lang,
-            doc_type=hit.doc_type,
-            text=hit.text,
-            start=hit.start,
-            end=hit.end,
-            page=hit.page,
-            score=float(hit.score),
+            **shared_fields(cls, hit),
             highlight_start=highlight[0] if highlight else None,
             highlight_end=highlight[1] if highlight else None,
         )
 
 
-_HIT_EXAMPLE = {
-    "doc_id": "000_dbbfc47181911818",
-    "chunk_id": "000_dbbfc47181911818#c1",
-    "title": "L'Université de Lille, le CHU de Lille et l'Inserm signent un protocole…",
-    "date": "2024-07-08",
-    "lang": "fr",
-    "doc_type": "press_release",
-    "text": "Depuis plus de 15 ans, l'Université de Lille, le CHU de Lille et l'Inserm…",
-    "start": 412,
-    "end": 1187,
-    "page": None,
-    "score": 0.0325,
-    "highlight_start": None,
-    "highlight_end": None,
-}
-
-
 class SearchResponse(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"results": [_HIT_EXAMPLE], "took_ms": 43.1}]}
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": examples.SEARCH_RESPONSE})
 
     results: list[HitOut]
     took_ms: float
@@ -330,36 +288,7 @@ class AnswerOut(BaseModel):
 
 
 class AskResponse(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "answer": {
-                        "text": "Lille, le 8 juillet 2024",
-                        "doc_id": "000_dbbfc47181911818",
-                        "sentence_id": "000_dbbfc47181911818#s0",
-                        "chunk_id": "000_dbbfc47181911818#c0",
-                        "title": "L'Université de Lille, le CHU de Lille et l'Inserm signent…",
-                        "date": "2024-07-08",
-                        "lang": "fr",
-                        "start": 0,
-                        "end": 24,
-                        "page": None,
-                        "span": {
-                            "type": "date",
-                            "text": "8 juillet 2024",
-                            "start": 10,
-                            "end": 24,
-                        },
-                    },
-                    "confidence": 0.81,
-                    "no_answer": False,
-                    "passages": [],
-                    "took_ms": 41.0,
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": examples.ASK_RESPONSE})
 
     answer: AnswerOut | None = Field(description="null when no_answer is true")
     confidence: float = Field(ge=0.0, le=1.0)
@@ -374,25 +303,13 @@ class AskResponse(BaseModel):
         answer = None
         if result.answer is not None:
             s, hit = result.answer.sentence, result.answer.hit
+            span = result.span
             answer = AnswerOut(
-                text=s.text,
-                doc_id=s.doc_id,
-                sentence_id=s.sentence_id,
+                **shared_fields(AnswerOut, s),  # the sentence is the citation
                 chunk_id=hit.chunk_id,
                 title=hit.title,
                 date=hit.date,
-                lang=s.lang,
-                start=s.start,
-                end=s.end,
-                page=s.page,
-                span=SpanOut(
-                    type=result.span.type,
-                    text=result.span.text,
-                    start=result.span.start,
-                    end=result.span.end,
-                )
-                if result.span is not None
-                else None,
+                span=SpanOut(**shared_fields(SpanOut, span)) if span is not None else None,
             )
         passages = []
         for p in result.passages:
@@ -429,18 +346,7 @@ class Occurrence(BaseModel):
 
     @classmethod
     def from_hit(cls, hit: SentenceHit) -> Occurrence:
-        return cls(
-            sentence_id=hit.sentence_id,
-            doc_id=hit.doc_id,
-            title=hit.title,
-            date=hit.date,
-            lang=hit.lang,
-            text=hit.text,
-            start=hit.start,
-            end=hit.end,
-            page=hit.page,
-            score=float(hit.score),
-        )
+        return cls(**shared_fields(cls, hit))
 
 
 class SimilarMatch(BaseModel):
@@ -459,58 +365,12 @@ class SimilarMatch(BaseModel):
 
     @classmethod
     def from_group(cls, group: WordingGroup) -> SimilarMatch:
-        best = group.best
-        return cls(
-            text=best.text,
-            doc_id=best.doc_id,
-            title=best.title,
-            date=best.date,
-            lang=best.lang,
-            start=best.start,
-            end=best.end,
-            page=best.page,
-            score=float(best.score),
-            occurrences=[Occurrence.from_hit(h) for h in group.occurrences],
-        )
+        occurrences = [Occurrence.from_hit(h) for h in group.occurrences]
+        return cls(**shared_fields(cls, group.best), occurrences=occurrences)
 
 
 class SimilarResponse(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "results": [
-                        {
-                            "text": "L’Inserm est un établissement public…",
-                            "doc_id": "002_86b4586c1617dcb0",
-                            "title": "La Région Normandie et l’Inserm signent un protocole…",
-                            "date": "2022-02-17",
-                            "lang": "fr",
-                            "start": 3120,
-                            "end": 3301,
-                            "page": None,
-                            "score": 0.91,
-                            "occurrences": [
-                                {
-                                    "sentence_id": "002_86b4586c1617dcb0#s30",
-                                    "doc_id": "002_86b4586c1617dcb0",
-                                    "title": "La Région Normandie et l’Inserm signent…",
-                                    "date": "2022-02-17",
-                                    "lang": "fr",
-                                    "text": "L’Inserm est un établissement public…",
-                                    "start": 3120,
-                                    "end": 3301,
-                                    "page": None,
-                                    "score": 0.91,
-                                }
-                            ],
-                        }
-                    ],
-                    "took_ms": 40.2,
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": examples.SIMILAR_RESPONSE})
 
     results: list[SimilarMatch]
     took_ms: float
@@ -535,14 +395,9 @@ class DocumentSummary(BaseModel):
 
 def _summary_fields(doc: Document) -> dict[str, Any]:
     return {
-        "doc_id": doc.doc_id,
-        "title": doc.title,
-        "date": doc.date,
-        "lang": doc.lang,
-        "doc_type": doc.doc_type,
+        **shared_fields(DocumentSummary, doc),
         # Only the name: the server's directory layout is none of the client's business.
         "source": doc.source.replace("\\", "/").rsplit("/", 1)[-1],
-        "place": doc.place,
         "partners": list(doc.partners),
         "people": [{"name": p.name, "role": p.role} for p in doc.people],
         "chars": len(doc.text),
@@ -606,12 +461,6 @@ class ErrorBody(BaseModel):
 class ErrorResponse(BaseModel):
     """The one error shape every 4xx/5xx answer uses."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {"error": {"code": "invalid_request", "message": "body.k: must be <= 100"}}
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": examples.ERROR_RESPONSE})
 
     error: ErrorBody
