@@ -56,9 +56,9 @@ def score_answer_passages(
 ) -> dict[str, Any]:
     """{"passages", "n_questions", "modes": {mode: hit@1/hit@5/mrr@10}} on a seeded sample
     of PIAF's questions; EvalDataError without answers.jsonl."""
-    from eval.answerer import load_piaf_answers
-    from eval.run import _own_index
-    from service.wiring import make_indexer, open_searcher
+    from eval.answerer_data import load_piaf_answers
+    from eval.retrieval import index_files
+    from service.wiring import open_searcher
 
     answers_file = Path(piaf) / "answers.jsonl"
     if not answers_file.is_file():
@@ -72,10 +72,7 @@ def score_answer_passages(
         write_beir_corpus(dataset, files)
     data_dir = root / f"piaf-{label}"
     started = time.perf_counter()
-    indexer = make_indexer(
-        settings, embedder, use_embedder, data_dir=data_dir, show_progress=show_progress
-    )
-    _own_index(data_dir, lambda: indexer.ingest([files], prune=True))
+    index_files(data_dir, [files], settings, embedder, use_embedder, show_progress=show_progress)
     index_seconds = time.perf_counter() - started
     searcher = open_searcher(settings, embedder, use_embedder, data_dir=data_dir, options=config)
     qids = sorted(q for q in dataset.queries if q in answers)

@@ -32,6 +32,9 @@ Why it is small and fast:
 
 Reproducible: seeded (split, sampling of negatives, initialisation, batch order), one
 thread count; no date or commit in the artifact.
+
+Here: the configuration, the command and its report; the data and the vocabulary cut in
+``eval.reranker_data``, the model, its training, export and measure in ``eval.reranker_model``.
 """
 
 from __future__ import annotations
@@ -40,42 +43,40 @@ import json
 import logging
 import random
 import shutil
-import time
-import unicodedata
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from eval.beir import BeirDataset, load_beir, passages, rank_documents, score_beir
+from eval.beir import index_beir, load_beir
 from eval.errors import EvalDataError
-from index.rerank import RERANKER_MANIFEST, OnnxReranker, rerank
+from eval.reranker_data import (
+    coverage_by_set,
+    mine_groups,
+    prune_tokenizer,
+    select_questions,
+    select_vocab,
+)
+from eval.reranker_model import cross_encoder, export, measure, train
+from index.rerank import RERANKER_MANIFEST, OnnxReranker
 
 if TYPE_CHECKING:
-    from index import Searcher
     from ingest.embed import Embedder
     from service.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "Group",
+    "MODEL_FILE",
     "RerankerConfig",
-    "coverage",
-    "measure",
-    "mine_groups",
-    "prune_tokenizer",
     "render_report",
-    "select_questions",
-    "select_vocab",
     "summary",
     "train_reranker",
 ]
 
 MODEL_FILE = "model.onnx"
-_SPACE = "\u2581"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,329 +102,13 @@ class RerankerConfig:
     threads: int = 2
 
     def command(self) -> str:
-        default = RerankerConfig()
+        default = asdict(RerankerConfig())
         flags = [
             f"--{name.replace('_', '-')} {value}"
             for name, value in asdict(self).items()
-            if value != getattr(default, name)
+            if value != default[name]
         ]
         return " ".join(["partnersearch train-reranker", *flags])
-
-
-@dataclass(frozen=True, slots=True)
-class Group:
-    """One training question: its gold passage first, then its hard negatives."""
-
-    qid: str
-    query: str
-    passages: tuple[str, ...]
-
-
-# -- vocabulary -----------------------------------------------------------------------------
-
-
-def _latin_char(ch: str) -> bool:
-    if ch.isascii():
-        return True
-    category = unicodedata.category(ch)
-    if category[0] in "PSNZ":
-        return True
-    return "LATIN" in unicodedata.name(ch, "")
-
-
-def select_vocab(
-    tokenizer_json: dict,
-    encode: Callable[[str], list[int]],
-    texts: Iterable[str],
-    *,
-    ascii_top: int,
-) -> list[int]:
-    """Sorted ids kept: special tokens, every piece ``texts`` use, the ``ascii_top`` most
-    probable ASCII pieces, and every one-character piece of Latin script or punctuation."""
-    vocab = tokenizer_json["model"]["vocab"]
-    kept = {t["id"] for t in tokenizer_json["added_tokens"]}
-    for text in texts:
-        kept.update(encode(text))
-    ascii_ids = [i for i, (piece, _) in enumerate(vocab) if piece.replace(_SPACE, "").isascii()]
-    ascii_ids.sort(key=lambda i: (-vocab[i][1], i))
-    kept.update(ascii_ids[:ascii_top])
-    for i, (piece, _) in enumerate(vocab):
-        bare = piece.replace(_SPACE, "")
-        if len(bare) <= 1 and all(_latin_char(c) for c in bare):
-            kept.add(i)
-    return sorted(kept)
-
-
-def prune_tokenizer(tokenizer_json: dict, kept: Sequence[int]) -> dict:
-    """A tokenizer.json whose Unigram vocabulary is ``kept`` (old ids, sorted), renumbered
-    in order; special tokens follow their pieces. Words whose pieces were cut get the best
-    segmentation into kept pieces."""
-    new_id = {old: new for new, old in enumerate(kept)}
-    out = json.loads(json.dumps(tokenizer_json))
-    model = out["model"]
-    model["vocab"] = [tokenizer_json["model"]["vocab"][i] for i in kept]
-    model["unk_id"] = new_id[tokenizer_json["model"]["unk_id"]]
-    for token in out["added_tokens"]:
-        token["id"] = new_id[token["id"]]
-    special = (out.get("post_processor") or {}).get("special_tokens") or {}
-    for entry in special.values():
-        entry["ids"] = [new_id[i] for i in entry["ids"]]
-    out["truncation"] = None
-    out["padding"] = None
-    return out
-
-
-def coverage(encode: Callable[[str], list[int]], kept: set[int], texts: Iterable[str]) -> float:
-    """Share of the tokens of ``texts`` (original tokenizer) that the cut vocabulary keeps."""
-    total = hit = 0
-    for text in texts:
-        ids = encode(text)
-        total += len(ids)
-        hit += sum(i in kept for i in ids)
-    return hit / total if total else 1.0
-
-
-# -- data -----------------------------------------------------------------------------------
-
-
-def mine_groups(
-    searcher: Searcher,
-    dataset: BeirDataset,
-    qids: Sequence[str],
-    allowed: set[str],
-    *,
-    negatives: int,
-    depth: int,
-    seed: int,
-    show_progress: bool = False,
-) -> list[Group]:
-    """A group per question: gold passage, then ``negatives`` passages drawn (seeded) from
-    the hybrid top ``depth`` that are not gold and belong to ``allowed`` documents."""
-    from tqdm.auto import tqdm
-
-    rng = random.Random(seed)
-    groups = []
-    for qid in tqdm(qids, desc="mining negatives", unit="question", disable=not show_progress):
-        query = dataset.queries[qid]
-        gold = {d for d, g in dataset.qrels[qid].items() if g > 0}
-        hits = searcher.search(query, k=depth, mode="hybrid")
-        pool = [
-            d
-            for d in rank_documents((h.doc_id for h in hits), depth=depth)
-            if d not in gold and d in allowed
-        ]
-        if len(pool) < negatives or not gold:
-            continue
-        picked = rng.sample(pool, negatives)
-        positive = dataset.corpus[sorted(gold)[0]].body
-        groups.append(Group(qid, query, (positive, *(dataset.corpus[d].body for d in picked))))
-    return groups
-
-
-# -- model ----------------------------------------------------------------------------------
-
-
-def _cross_encoder(model_dir: Path, layers: int, kept: Sequence[int]):
-    import torch
-    from transformers import AutoModel
-    from transformers.utils import logging as hf_logging
-
-    from ingest.onnx_build import mean_pool
-
-    hf_logging.disable_progress_bar()
-
-    class CrossEncoder(torch.nn.Module):
-        """e5-small's first layers, mean pooling, one logit."""
-
-        def __init__(self, encoder: torch.nn.Module) -> None:
-            super().__init__()
-            self.encoder = encoder
-            self.head = torch.nn.Linear(encoder.config.hidden_size, 1)
-
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-            hidden = self.encoder(
-                input_ids=input_ids, attention_mask=attention_mask
-            ).last_hidden_state
-            return self.head(mean_pool(hidden, attention_mask)).squeeze(-1)
-
-    encoder = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager")
-    encoder.encoder.layer = torch.nn.ModuleList(list(encoder.encoder.layer)[:layers])
-    encoder.config.num_hidden_layers = layers
-    old = encoder.embeddings.word_embeddings.weight.data
-    index = torch.tensor(list(kept), dtype=torch.long)
-    pad = encoder.config.pad_token_id
-    new_pad = list(kept).index(pad)
-    embedding = torch.nn.Embedding(len(kept), old.shape[1], padding_idx=new_pad)
-    embedding.weight.data.copy_(old[index])
-    encoder.embeddings.word_embeddings = embedding
-    encoder.config.vocab_size = len(kept)
-    encoder.config.pad_token_id = new_pad
-    model = CrossEncoder(encoder)
-    torch.nn.init.normal_(model.head.weight, std=0.02)
-    torch.nn.init.zeros_(model.head.bias)
-    return model
-
-
-def _batches(groups: Sequence[Group], size: int, rng: random.Random) -> list[list[Group]]:
-    order = list(groups)
-    rng.shuffle(order)
-    return [order[i : i + size] for i in range(0, len(order), size)]
-
-
-def _train(
-    model,
-    tokenizer,
-    groups: Sequence[Group],
-    config: RerankerConfig,
-    *,
-    prefixes: tuple[str, str],
-    show_progress: bool,
-    say: Callable[[str], None],
-) -> dict:
-    import torch
-    from tqdm.auto import tqdm
-
-    rng = random.Random(config.seed + 1)
-    batches = [
-        b for _ in range(config.epochs) for b in _batches(groups, config.batch_questions, rng)
-    ]
-    steps = len(batches)
-    warm = max(1, int(steps * config.warmup))
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": list(model.encoder.parameters()), "lr": config.lr},
-            {"params": list(model.head.parameters()), "lr": config.head_lr},
-        ],
-        weight_decay=0.01,
-    )
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer,
-        lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm))),
-    )
-    group_size = 1 + config.negatives
-    q_prefix, p_prefix = prefixes
-    model.train()
-    losses: list[float] = []
-    started = time.perf_counter()
-    bar = tqdm(batches, desc="training", unit="step", disable=not show_progress)
-    for step, batch in enumerate(bar, 1):
-        pairs = [(q_prefix + g.query, p_prefix + p) for g in batch for p in g.passages]
-        enc = tokenizer.encode_batch(pairs)
-        ids = torch.tensor([e.ids for e in enc], dtype=torch.long)
-        mask = torch.tensor([e.attention_mask for e in enc], dtype=torch.long)
-        logits = model(ids, mask).view(len(batch), group_size)
-        loss = torch.nn.functional.cross_entropy(logits, torch.zeros(len(batch), dtype=torch.long))
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        schedule.step()
-        optimizer.zero_grad()
-        losses.append(loss.item())
-        if step % 50 == 0 or step == steps:
-            recent = float(np.mean(losses[-50:]))
-            bar.set_postfix(loss=f"{recent:.3f}")
-            if not show_progress:
-                say(f"step {step}/{steps}: loss {recent:.3f}")
-    bar.close()
-    model.eval()
-    chunk = max(1, steps // 10)
-    return {
-        "steps": steps,
-        "pairs": steps and sum(len(b) for b in batches) * group_size,
-        "seconds": round(time.perf_counter() - started, 1),
-        "loss_by_tenth": [
-            round(float(np.mean(losses[i : i + chunk])), 4) for i in range(0, steps, chunk)
-        ],
-    }
-
-
-def _export(model, dest: Path, *, int8: bool) -> None:
-    import torch
-
-    from ingest.onnx_build import export_onnx, quantize_int8
-
-    ids = torch.tensor([[0, 5, 2, 2, 6, 2], [0, 5, 2, 2, 2, 1]], dtype=torch.int64)
-    mask = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 0]], dtype=torch.int64)
-    fp32 = dest.with_name(dest.stem + "-fp32.onnx")
-    export_onnx(model, (ids, mask), fp32, output="logits")
-    if int8:
-        quantize_int8(fp32, dest)
-        fp32.unlink()
-    else:
-        fp32.replace(dest)
-
-
-# -- measurement ----------------------------------------------------------------------------
-
-
-def measure(
-    searcher: Searcher,
-    scorer: Any,
-    dataset: BeirDataset,
-    qids: Sequence[str],
-    *,
-    top_n: int,
-    weights: Sequence[float],
-    depth: int = 100,
-) -> dict[str, dict[str, float]]:
-    """nDCG@10 and friends of hybrid and of hybrid + rerank (each weight) on ``qids``."""
-    subset = replace(
-        dataset,
-        queries={q: dataset.queries[q] for q in qids},
-        qrels={q: dataset.qrels[q] for q in qids},
-    )
-    cached: dict[str, tuple[list[str], np.ndarray, np.ndarray]] = {}
-    for qid in qids:
-        query = dataset.queries[qid]
-        hits = searcher.search(query, k=depth, mode="hybrid")
-        docs = [h.doc_id for h in hits]
-        head = [h.text for h in hits[:top_n]]
-        cached[query] = (docs, np.array([h.score for h in hits]), scorer.score(query, head))
-    out: dict[str, dict[str, float]] = {}
-    out["hybrid"], _ = score_beir(subset, lambda q: rank_documents(cached[q][0], depth=depth))
-    for weight in weights:
-
-        def search(q: str, weight: float = weight) -> list[str]:
-            docs, scores, pair = cached[q]
-            order, _ = rerank(np.arange(len(docs)), scores, pair, weight=weight)
-            return rank_documents((docs[i] for i in order), depth=depth)
-
-        out[f"rerank@{weight:g}"], _ = score_beir(subset, search)
-    return out
-
-
-def select_questions(
-    dataset: BeirDataset, piaf: Path, config: RerankerConfig
-) -> tuple[list[str], list[str], set[str]]:
-    """(train questions, measured held-out questions, train-side documents): the
-    answerer's split by article; train questions have every gold paragraph on the train
-    side and are not in the suite's PIAF sample; held-out ones are drawn with the seed."""
-    from eval.answerer import split_by_article
-    from eval.run import SUITES
-
-    splits = split_by_article(dataset, seed=config.seed, held_out=config.held_out)
-    suite_sample = set(
-        load_beir(piaf, max_queries=SUITES["dev"][piaf.name], seed=0).queries
-        if SUITES["dev"].get(piaf.name)
-        else ()
-    )
-    gold_of = {q: sorted(d for d, g in rel.items() if g > 0) for q, rel in dataset.qrels.items()}
-    train_q = [
-        q
-        for q in sorted(dataset.queries)
-        if q not in suite_sample and all(splits.get(d) == "train" for d in gold_of[q])
-    ]
-    held_q = [
-        q for q in sorted(dataset.queries) if all(splits.get(d) == "held_out" for d in gold_of[q])
-    ]
-    rng = random.Random(config.seed)
-    if config.max_questions is not None:
-        train_q = sorted(rng.sample(train_q, min(config.max_questions, len(train_q))))
-    held_q = sorted(rng.sample(held_q, min(config.eval_questions, len(held_q))))
-    return train_q, held_q, {d for d, s in splits.items() if s == "train"}
-
-
-# -- the command ----------------------------------------------------------------------------
 
 
 def train_reranker(
@@ -444,8 +129,8 @@ def train_reranker(
     import torch
     from tokenizers import Tokenizer
 
-    from eval.run import _indexer, _own_index, open_searcher
     from ingest.model_build import ensure_model_dir
+    from service.wiring import open_searcher
 
     say = progress or (lambda msg: logger.info("%s", msg))
     random.seed(config.seed)
@@ -463,10 +148,8 @@ def train_reranker(
 
     index_dir = work_dir / "beir" / dataset.name
     say(f"indexing PIAF ({len(dataset.corpus)} paragraphs) into {index_dir}")
-    docs = passages(dataset)
-    indexer = _indexer(index_dir, embedder, settings, show_progress, use_embedder, beir=True)
-    _own_index(index_dir, lambda: indexer.ingest_parsed(docs))
-    searcher = open_searcher(index_dir, embedder, settings.search_options_object(), use_embedder)
+    index_beir(dataset, index_dir, settings, embedder, use_embedder, show_progress=show_progress)
+    searcher = open_searcher(settings, embedder, use_embedder, data_dir=index_dir)
 
     train_q, held_q, allowed = select_questions(dataset, piaf, config)
 
@@ -500,7 +183,7 @@ def train_reranker(
     vocab_info: dict[str, Any] = {
         "kept": len(kept),
         "of": len(tokenizer_json["model"]["vocab"]),
-        "coverage": _coverage_by_set(encode, kept_set, dataset, held_q, evaldata),
+        "coverage": coverage_by_set(encode, kept_set, dataset, held_q, evaldata),
     }
     pruned = prune_tokenizer(tokenizer_json, kept)
 
@@ -518,9 +201,9 @@ def train_reranker(
 
     prompts = json.loads((model_dir / "config_sentence_transformers.json").read_text())["prompts"]
     prefixes = (prompts.get("query", "query: "), prompts.get("passage", "passage: "))
-    model = _cross_encoder(model_dir, config.layers, kept)
+    model = cross_encoder(model_dir, config.layers, kept)
     say(f"training on {len(groups)} questions x {1 + config.negatives} passages")
-    training = _train(
+    training = train(
         model, tokenizer, groups, config, prefixes=prefixes, show_progress=show_progress, say=say
     )
 
@@ -551,7 +234,7 @@ def train_reranker(
     }
     scores: dict[str, Any] = {}
     for kind in ("int8", "fp32"):
-        _export(model, tmp / f"{kind}.onnx", int8=kind == "int8")
+        export(model, tmp / f"{kind}.onnx", int8=kind == "int8")
         (tmp / RERANKER_MANIFEST).write_text(
             json.dumps({**manifest, "model_file": f"{kind}.onnx"}), encoding="utf-8"
         )
@@ -568,34 +251,6 @@ def train_reranker(
         shutil.rmtree(out)
     tmp.replace(out)
     return manifest
-
-
-def _coverage_by_set(
-    encode, kept: set[int], piaf: BeirDataset, held_q: Sequence[str], evaldata: Path | None
-) -> dict[str, float]:
-    """Share of tokens kept on PIAF's held-out questions and paragraphs and on up to 500
-    documents and queries of every other set of the suite (measured, not used to choose)."""
-    held_docs = sorted({d for q in held_q for d in piaf.qrels[q]})
-    out = {
-        "piaf_held_out": round(
-            coverage(
-                encode,
-                kept,
-                [piaf.queries[q] for q in held_q] + [piaf.corpus[d].body for d in held_docs],
-            ),
-            4,
-        )
-    }
-    root = evaldata or piaf.path.parent
-    for name in ("scifact_beir", "service_public_qr_dev", "diabla_fr_en"):
-        path = root / name
-        if not path.is_dir():
-            continue
-        data = load_beir(path, max_queries=500, seed=0)
-        docs = sorted(data.corpus)[:500]
-        texts = list(data.queries.values()) + [data.corpus[d].body for d in docs]
-        out[name] = round(coverage(encode, kept, texts), 4)
-    return out
 
 
 def render_report(manifest: dict[str, Any]) -> str:

@@ -15,20 +15,36 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm import tqdm
 
-from eval.beir import BeirDataset
+from eval.beir import BeirDataset, index_beir
 from eval.gold import GoldItem, contains_answer
 from index.errors import QueryError
 
+if TYPE_CHECKING:
+    from index.options import SearchOptions
+    from ingest.embed import Embedder
+    from service.settings import Settings
+
 logger = logging.getLogger(__name__)
 
-__all__ = ["SIMILAR_K", "score_beir_similar", "score_gold_similar", "similar_metrics"]
+__all__ = [
+    "SIMILAR_K",
+    "SIMILAR_SETS",
+    "evaluate_similar",
+    "score_beir_similar",
+    "score_gold_similar",
+    "similar_metrics",
+]
 
 SIMILAR_K = 10
+#: BEIR sets whose queries are drafts and relevant documents the wanted wording: /similar
+#: is scored on them too (over an index with the documents' sentences).
+SIMILAR_SETS = ("diabla_fr_en",)
 
 
 def similar_metrics(ranks: Sequence[int | None]) -> dict[str, float]:
@@ -114,3 +130,53 @@ def score_beir_similar(
         show_progress=show_progress,
     )
     return similar_metrics(ranks)
+
+
+def evaluate_similar(
+    settings: Settings,
+    embedder: Embedder,
+    use_embedder: Embedder | None,
+    config: SearchOptions,
+    *,
+    gold_dir: Path | None,
+    items: Sequence[GoldItem],
+    datasets: Sequence[BeirDataset],
+    work_dir: Path,
+    show_progress: bool = False,
+) -> dict[str, dict[str, Any]]:
+    """A run's "similar" section: {set: {channel setup: metrics}}, e5 alone and, with the
+    USE channel, e5 and USE fused; the gold set over its index in ``gold_dir`` (when given),
+    each BEIR set over an index of its documents' sentences under ``work_dir``."""
+    from service.wiring import open_searcher
+
+    setups = [("e5", config.with_(use_weight=0.0))]
+    if use_embedder is not None:
+        setups.append(("e5+use", config))
+    kw = {"dup_overlap": settings.similar_dup_overlap, "show_progress": show_progress}
+
+    def per_setup(data_dir: Path, score: Callable[..., dict[str, Any]], data: Any):
+        return {
+            name: score(
+                open_searcher(settings, embedder, use_embedder, data_dir=data_dir, options=opts),
+                data,
+                **kw,
+            )
+            for name, opts in setups
+        }
+
+    out: dict[str, dict[str, Any]] = {}
+    if gold_dir is not None and any(i.type == "precedent" for i in items):
+        out["gold"] = per_setup(gold_dir, score_gold_similar, items)
+    for dataset in datasets:
+        data_dir = Path(work_dir) / "beir" / f"{dataset.name}-sentences"
+        index_beir(
+            dataset,
+            data_dir,
+            settings,
+            embedder,
+            use_embedder,
+            sentences=True,
+            show_progress=show_progress,
+        )
+        out[dataset.name] = per_setup(data_dir, score_beir_similar, dataset)
+    return out

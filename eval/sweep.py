@@ -66,30 +66,16 @@ def candidate_grid(base: SearchOptions, *, use: bool = False) -> list[SearchOpti
     :data:`USE_WEIGHTS` for the USE channel."""
     if use:
         return [opts.with_(use_weight=w) for w in USE_WEIGHTS for opts in candidate_grid(base)]
-    out: list[SearchOptions] = []
-    for cross, adaptive in itertools.product((False, True), (False, True)):
-        for k, w in itertools.product((10, 30, 60, 100), (0.25, 0.5, 1.0, 2.0)):
-            out.append(
-                base.with_(
-                    fusion="rrf",
-                    fusion_k=k,
-                    lexical_weight=w,
-                    adaptive=adaptive,
-                    cross_lingual=cross,
-                    dense_weight=1.0,
-                )
-            )
-        for w in (0.1, 0.25, 0.5, 1.0):
-            out.append(
-                base.with_(
-                    fusion="convex",
-                    lexical_weight=w,
-                    adaptive=adaptive,
-                    cross_lingual=cross,
-                    dense_weight=1.0,
-                )
-            )
-    return out
+    rules: list[dict[str, Any]] = [
+        {"fusion": "rrf", "fusion_k": k, "lexical_weight": w}
+        for k, w in itertools.product((10, 30, 60, 100), (0.25, 0.5, 1.0, 2.0))
+    ]
+    rules += [{"fusion": "convex", "lexical_weight": w} for w in (0.1, 0.25, 0.5, 1.0)]
+    return [
+        base.with_(**rule, adaptive=adaptive, cross_lingual=cross, dense_weight=1.0)
+        for cross, adaptive in itertools.product((False, True), (False, True))
+        for rule in rules
+    ]
 
 
 def _ids(searcher: Any, rows: np.ndarray, unit: str, k: int) -> list[str]:

@@ -33,6 +33,7 @@ __all__ = [
     "Embedder",
     "HashEmbedder",
     "OnnxEmbedder",
+    "QueryCache",
     "SentenceTransformerEmbedder",
     "UseEmbedder",
     "load_embedder",
@@ -77,9 +78,10 @@ class Embedder(Protocol):
         ...
 
 
-class _QueryCache:
-    """Thread-safe LRU of query vectors. /ask embeds its question twice (retrieval, then
-    answer scoring) and users repeat queries; one query costs ~20-30 ms on 2 CPU cores."""
+class QueryCache:
+    """Thread-safe LRU of query vectors, at most ``size`` of them (0: no cache). /ask embeds
+    its question twice (retrieval, then answer scoring) and users repeat queries; one query
+    costs ~20-30 ms on 2 CPU cores. Eval puts a run-sized one in front of any embedder."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -121,6 +123,10 @@ class _QueryCache:
             self.hits = 0
 
 
+#: The former private name, still imported by tests/test_embed_query_cache.py.
+_QueryCache = QueryCache
+
+
 class _Prefixed:
     """What both real embedders share: E5 prompts on each side, the query-vector cache.
     Subclasses set ``_query_prefix``, ``_passage_prefix``, ``_dim``, ``_queries`` and
@@ -129,7 +135,7 @@ class _Prefixed:
     _query_prefix: str
     _passage_prefix: str
     _dim: int
-    _queries: _QueryCache
+    _queries: QueryCache
 
     def _encode(self, texts: list[str], prefix: str, show_progress: bool) -> np.ndarray:
         raise NotImplementedError
@@ -180,7 +186,7 @@ class SentenceTransformerEmbedder(_Prefixed):
         self._dim = int(dim)
         self._max_tokens = int(self._model.max_seq_length or 512)
         self._fingerprint: str | None = None
-        self._queries = _QueryCache(query_cache_size)
+        self._queries = QueryCache(query_cache_size)
 
     @property
     def name(self) -> str:
@@ -325,7 +331,7 @@ class OnnxEmbedder(_Prefixed):
         self._pad_id = int(info["pad_token_id"])
         self._tokenizer.no_padding()
         self._fingerprint: str | None = None
-        self._queries = _QueryCache(query_cache_size)
+        self._queries = QueryCache(query_cache_size)
 
     name = property(lambda self: self._name)
     dim = property(lambda self: self._dim)
@@ -391,7 +397,7 @@ class UseEmbedder:
         # concurrent queries, so one thread per call by default.
         self._model = USE(threads=max(1, threads))
         self._batch_size = batch_size
-        self._queries = _QueryCache(query_cache_size)
+        self._queries = QueryCache(query_cache_size)
         self._fingerprint: str | None = None
         self._lock = threading.Lock()  # the lazily read weights are read once
         self._warm = False

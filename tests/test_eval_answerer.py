@@ -7,14 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eval.answerer import (
+from eval.answerer_data import (
     QuestionRecord,
     load_records,
-    outcomes,
     save_records,
     split_by_article,
     without_documents,
 )
+from eval.answerer_fit import outcomes
 from eval.beir import BeirDataset, BeirDoc
 from index.fusion import Channels
 from index.types import Hit

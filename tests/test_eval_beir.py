@@ -8,9 +8,15 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from eval.beir import beir_file_name, load_beir, passages, rank_documents, write_beir_corpus
+from eval.beir import (
+    beir_file_name,
+    evaluate_beir,
+    load_beir,
+    passages,
+    rank_documents,
+    write_beir_corpus,
+)
 from eval.errors import EvalDataError
-from eval.run import evaluate_beir
 from ingest.embed import HashEmbedder
 from service.settings import Settings
 

@@ -48,18 +48,23 @@ def _piaf(root: Path, *, answers: bool = True) -> Path:
     return root
 
 
-def test_windows_and_chunks_are_scored_on_whole_answers(tmp_path: Path) -> None:
-    piaf = _piaf(tmp_path / "piaf")
-    chunks = Settings(data_dir=tmp_path / "d", cache=tmp_path / "c")
-    got = score_answer_passages(
-        chunks,
+def _score(settings: Settings, piaf: Path, work_dir: Path) -> dict:
+    """Lexical mode over the PIAF folder ``piaf``, indexes under ``work_dir``."""
+    return score_answer_passages(
+        settings,
         HashEmbedder(),
         None,
         SearchOptions(),
         piaf=piaf,
-        work_dir=tmp_path / "w",
+        work_dir=work_dir,
         modes=["lexical"],
     )
+
+
+def test_windows_and_chunks_are_scored_on_whole_answers(tmp_path: Path) -> None:
+    piaf = _piaf(tmp_path / "piaf")
+    chunks = Settings(data_dir=tmp_path / "d", cache=tmp_path / "c")
+    got = _score(chunks, piaf, tmp_path / "w")
     assert got["passages"] == "chunks-200-30" and got["n_questions"] == 2
     assert got["chunks"] == 1  # the paragraph is one chunk: both answers in the first passage
     assert got["modes"]["lexical"] == {"n": 2, "hit@1": 1.0, "hit@5": 1.0, "mrr@10": 1.0}
@@ -68,15 +73,7 @@ def test_windows_and_chunks_are_scored_on_whole_answers(tmp_path: Path) -> None:
         update={"passages": "windows", "window_sentences": 1, "window_stride": 1}
     )
     assert passages_label(windows) == "windows-1-1"
-    got = score_answer_passages(
-        windows,
-        HashEmbedder(),
-        None,
-        SearchOptions(),
-        piaf=piaf,
-        work_dir=tmp_path / "w",
-        modes=["lexical"],
-    )
+    got = _score(windows, piaf, tmp_path / "w")
     assert got["passages"] == "windows-1-1"
     assert got["chunks"] == 5  # one passage per sentence, and one for the title line
     assert got["modes"]["lexical"]["hit@1"] == 1.0  # each answer is within one sentence
@@ -91,12 +88,4 @@ def test_windows_and_chunks_are_scored_on_whole_answers(tmp_path: Path) -> None:
 def test_answers_are_required(tmp_path: Path) -> None:
     piaf = _piaf(tmp_path / "piaf", answers=False)
     with pytest.raises(EvalDataError, match=r"answers\.jsonl"):
-        score_answer_passages(
-            Settings(data_dir=tmp_path / "d"),
-            HashEmbedder(),
-            None,
-            SearchOptions(),
-            piaf=piaf,
-            work_dir=tmp_path / "w",
-            modes=["lexical"],
-        )
+        _score(Settings(data_dir=tmp_path / "d"), piaf, tmp_path / "w")

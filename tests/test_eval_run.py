@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from eval.errors import EvalDataError
 from eval.gold import load_gold
-from eval.run import run_eval, sweep_fusion
+from eval.gold_scores import sweep_fusion
+from eval.retrieval import CachedQueryEmbedder
+from eval.run import EvalPlan, run_eval
 from index.options import SearchOptions
 from ingest.embed import HashEmbedder
 from service.settings import Settings
@@ -76,17 +79,16 @@ def setup(tmp_path):
     return tmp_path, corpus, gold, settings
 
 
+def _lexical_plan(tmp_path, corpus, gold) -> EvalPlan:
+    """The gold set over ``corpus``, lexical mode only, no sweep."""
+    return EvalPlan(
+        gold_path=gold, corpus=corpus, modes=("lexical",), out=tmp_path / "reports", sweep=False
+    )
+
+
 def test_gold_run_scores_lexical_and_writes_report(setup):
     tmp_path, corpus, gold, settings = setup
-    report = run_eval(
-        settings,
-        embedder=HashEmbedder(),
-        gold_path=gold,
-        corpus=corpus,
-        modes=["lexical"],
-        out=tmp_path / "reports",
-        sweep=False,
-    )
+    report = run_eval(settings, _lexical_plan(tmp_path, corpus, gold), embedder=HashEmbedder())
     metrics = json.loads((report.parent / "metrics.json").read_text(encoding="utf-8"))
     g = metrics["gold"]
     assert (g["n_questions"], g["n_answerable"], g["n_chunks"]) == (4, 3, 2)
@@ -113,15 +115,7 @@ def test_gold_run_scores_lexical_and_writes_report(setup):
 
 def test_fusion_sweep_ranks_settings(setup):
     tmp_path, corpus, gold, settings = setup
-    run_eval(
-        settings,
-        embedder=HashEmbedder(),
-        gold_path=gold,
-        corpus=corpus,
-        modes=["lexical"],
-        out=tmp_path / "reports",
-        sweep=False,
-    )
+    run_eval(settings, _lexical_plan(tmp_path, corpus, gold), embedder=HashEmbedder())
     items = load_gold(gold)
     qrels = {"a": {"en_doc#c0": 1}, "b": {"fr_doc#c0": 1}, "c": {"fr_doc#c0": 1}}
     grid = {"dense_weight": (1.0,), "lexical_weight": (0.0, 1.0), "fusion_k": (1, 60)}
@@ -141,14 +135,56 @@ def test_run_eval_input_errors(setup):
     tmp_path, corpus, gold, settings = setup
     emb = HashEmbedder()
     with pytest.raises(EvalDataError, match=r"unknown mode\(s\) \['rerank@2', 'bogus'\]"):
-        run_eval(settings, embedder=emb, modes=["rerank@2", "bogus"], gold_path=gold, corpus=corpus)
+        EvalPlan(modes=["rerank@2", "bogus"], gold_path=gold, corpus=corpus)
     # Known but not available: the reranker is off (tests), so nothing would be scored.
     with pytest.raises(EvalDataError, match="PARTNERSEARCH_RERANKER"):
-        run_eval(settings, embedder=emb, modes=["rerank"], gold_path=gold, corpus=corpus)
+        run_eval(settings, EvalPlan(modes=("rerank",), gold_path=gold, corpus=corpus), embedder=emb)
+    with pytest.raises(EvalDataError, match="nothing to evaluate"):
+        EvalPlan(gold=False)
+    with pytest.raises(EvalDataError, match=r"corpus folder .* not found"):
+        run_eval(settings, EvalPlan(gold_path=gold, corpus=tmp_path / "nope"), embedder=emb)
+
+
+def test_run_eval_takes_the_plan_fields_by_keyword(setup):
+    """The CLI's call: EvalPlan's fields as keywords build the plan (and its checks)."""
+    tmp_path, corpus, gold, settings = setup
+    emb = HashEmbedder()
+    with pytest.raises(EvalDataError, match=r"unknown mode\(s\) \['bogus'\]"):
+        run_eval(settings, embedder=emb, modes=["bogus"], gold_path=gold, corpus=corpus)
     with pytest.raises(EvalDataError, match="nothing to evaluate"):
         run_eval(settings, embedder=emb, gold=False)
-    with pytest.raises(EvalDataError, match=r"corpus folder .* not found"):
-        run_eval(settings, embedder=emb, gold_path=gold, corpus=tmp_path / "nope")
+    with pytest.raises(TypeError, match="not both"):
+        run_eval(settings, EvalPlan(gold_path=gold), embedder=emb, corpus=corpus)
+    plan = EvalPlan(beir=[tmp_path / "a"], modes=["lexical"], beir_max_queries={"a": 3})
+    assert (plan.beir, plan.modes) == ((tmp_path / "a",), ("lexical",))
+    assert plan.beir_max_queries == {"a": 3}
+
+
+def test_cached_query_embedder_embeds_each_query_once_within_its_size():
+    class Counting(HashEmbedder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.asked: list[list[str]] = []
+
+        def embed_queries(self, texts: list[str]) -> np.ndarray:
+            self.asked.append(list(texts))
+            return super().embed_queries(texts)
+
+    inner = Counting()
+    cached = CachedQueryEmbedder(inner, size=2)
+    first = cached.embed_queries(["a b", "c d", "a b"])
+    again = cached.embed_queries(["c d", "a b"])
+    np.testing.assert_array_equal(again, first[[1, 0]])
+    assert inner.asked == [["a b", "c d"]]
+    cached.embed_queries(["e f"])  # evicts "c d", the least recently used
+    cached.embed_queries(["a b", "c d"])
+    assert inner.asked == [["a b", "c d"], ["e f"], ["c d"]]
+    assert cached.embed_queries([]).shape == (0, inner.dim)
+    assert (cached.name, cached.dim, cached.fingerprint()) == (
+        inner.name,
+        inner.dim,
+        inner.fingerprint(),
+    )
 
 
 def test_search_options_come_from_settings_and_default_to_the_one_home():
@@ -164,7 +200,7 @@ def test_search_options_come_from_settings_and_default_to_the_one_home():
 @pytest.mark.slow
 def test_gold_set_on_the_real_corpus_index(corpus_index_dir, real_embedder):
     """Every gold answer survives chunking, and the pool covers every chunk of the index."""
-    from eval.run import evaluate_gold
+    from eval.gold_scores import evaluate_gold
 
     items = load_gold()
     g = evaluate_gold(
@@ -185,14 +221,12 @@ def test_gold_set_on_the_real_corpus_index(corpus_index_dir, real_embedder):
 
 def test_stale_eval_index_is_rebuilt(setup):
     tmp_path, corpus, gold, settings = setup
-    kwargs = dict(
-        embedder=HashEmbedder(), gold_path=gold, corpus=corpus, modes=["lexical"], sweep=False
-    )
-    run_eval(settings, out=tmp_path / "reports", **kwargs)
+    plan = _lexical_plan(tmp_path, corpus, gold)
+    run_eval(settings, plan, embedder=HashEmbedder())
     (manifest,) = (tmp_path / "data-eval" / "gold" / "snapshots").glob("*/manifest.json")
     data = json.loads(manifest.read_text(encoding="utf-8"))
     manifest.write_text(json.dumps({**data, "format": -1}), encoding="utf-8")
-    report = run_eval(settings, out=tmp_path / "reports", **kwargs)
+    report = run_eval(settings, plan, embedder=HashEmbedder())
     g = json.loads((report.parent / "metrics.json").read_text(encoding="utf-8"))["gold"]
     assert g["modes"]["lexical"]["overall"]["hit@1"] == pytest.approx(2 / 3)
     assert not manifest.exists()  # the stale snapshot went with the old index

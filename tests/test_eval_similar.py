@@ -11,7 +11,7 @@ from index_docs import make_doc
 
 from eval.beir import BeirDataset, BeirDoc, passages
 from eval.gold import GoldItem
-from eval.report import render_markdown
+from eval.report_markdown import render_markdown
 from eval.similar import score_beir_similar, score_gold_similar, similar_metrics
 from index import Indexer, Searcher
 from ingest.embed import HashEmbedder

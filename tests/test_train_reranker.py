@@ -11,22 +11,15 @@ import pytest
 from test_eval_train_answerer import _write_piaf
 from tokenizers import Tokenizer
 
-from eval.reranker import (
-    RerankerConfig,
-    coverage,
-    prune_tokenizer,
-    render_report,
-    select_questions,
-    select_vocab,
-    train_reranker,
-)
+from eval.reranker import RerankerConfig, render_report, train_reranker
+from eval.reranker_data import coverage, prune_tokenizer, select_questions, select_vocab
 from index.rerank import OnnxReranker
 from ingest.embed import HashEmbedder
 from service.settings import Settings
 
 
 def test_training_questions_come_from_train_articles_outside_the_suite(tmp_path: Path) -> None:
-    from eval.answerer import split_by_article
+    from eval.answerer_data import split_by_article
     from eval.beir import load_beir
 
     _write_piaf(tmp_path / "piaf")
