@@ -123,10 +123,6 @@ class QueryCache:
             self.hits = 0
 
 
-#: The former private name, still imported by tests/test_embed_query_cache.py.
-_QueryCache = QueryCache
-
-
 class _Prefixed:
     """What both real embedders share: E5 prompts on each side, the query-vector cache.
     Subclasses set ``_query_prefix``, ``_passage_prefix``, ``_dim``, ``_queries`` and

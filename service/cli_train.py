@@ -82,7 +82,8 @@ def eval_cmd(
 ) -> None:
     """Score every retrieval mode (gold set and/or BEIR datasets) and write a report."""
     from eval.report import quality_checks
-    from eval.run import ALL_MODES, run_eval
+    from eval.retrieval import ALL_MODES
+    from eval.run import EvalPlan, run_eval
 
     settings = common.settings()
     chosen = [m.strip() for m in ",".join(modes or ALL_MODES).split(",") if m.strip()]
@@ -96,9 +97,7 @@ def eval_cmd(
             if answer_passages is None:
                 answer_passages = next((p for p in paths if (p / "answers.jsonl").is_file()), None)
             gold = True if gold is None else gold
-        report = run_eval(
-            settings,
-            **common.injected(ctx, settings),
+        plan = EvalPlan(
             gold=gold if gold is not None else not beir,
             corpus=corpus,
             beir=beir or (),
@@ -113,6 +112,7 @@ def eval_cmd(
             answer_passages=answer_passages,
             show_progress=sys.stderr.isatty(),
         )
+        report = run_eval(settings, plan, **common.injected(ctx, settings))
     except PartnerSearchError as exc:
         common.fail(exc)
     import json
@@ -181,7 +181,8 @@ def train_answerer_cmd(
     """Learn /ask's sentence selector and abstention model from PIAF; write artifact + report."""
     import datetime as dt
 
-    from eval.answerer import render_report, save_records, train_answerer
+    from eval.answerer import render_report, train_answerer
+    from eval.answerer_data import save_records
     from eval.run import default_corpus_dir, default_reports_dir, default_work_dir
     from service.answer_model import DEFAULT_MODEL_PATH
 

@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from ingest.embed import _QueryCache
+from ingest.embed import QueryCache
 
 
 class _Counting:
@@ -22,7 +22,7 @@ class _Counting:
 
 
 def test_second_call_is_served_from_cache() -> None:
-    enc, cache = _Counting(), _QueryCache(8)
+    enc, cache = _Counting(), QueryCache(8)
     first = cache.embed(["alpha", "beta"], enc, 3)
     again = cache.embed(["beta", "alpha"], enc, 3)
     assert enc.batches == [["alpha", "beta"]]
@@ -31,7 +31,7 @@ def test_second_call_is_served_from_cache() -> None:
 
 
 def test_only_missing_texts_are_encoded_once_each() -> None:
-    enc, cache = _Counting(), _QueryCache(8)
+    enc, cache = _Counting(), QueryCache(8)
     cache.embed(["a1"], enc, 3)
     out = cache.embed(["a1", "b22", "b22", "c333"], enc, 3)
     assert enc.batches == [["a1"], ["b22", "c333"]]
@@ -40,7 +40,7 @@ def test_only_missing_texts_are_encoded_once_each() -> None:
 
 
 def test_least_recently_used_is_evicted() -> None:
-    enc, cache = _Counting(), _QueryCache(2)
+    enc, cache = _Counting(), QueryCache(2)
     cache.embed(["x"], enc, 3)
     cache.embed(["y"], enc, 3)
     cache.embed(["x"], enc, 3)  # x is now the most recent
@@ -51,18 +51,18 @@ def test_least_recently_used_is_evicted() -> None:
 
 
 def test_results_are_copies() -> None:
-    enc, cache = _Counting(), _QueryCache(4)
+    enc, cache = _Counting(), QueryCache(4)
     out = cache.embed(["q"], enc, 3)
     out[0, 0] = -99.0
     assert cache.embed(["q"], enc, 3)[0, 0] == 1.0
 
 
 def test_size_zero_disables_and_clear_forgets() -> None:
-    enc, off = _Counting(), _QueryCache(0)
+    enc, off = _Counting(), QueryCache(0)
     off.embed(["q"], enc, 3)
     off.embed(["q"], enc, 3)
     assert enc.batches == [["q"], ["q"]]
-    enc2, on = _Counting(), _QueryCache(4)
+    enc2, on = _Counting(), QueryCache(4)
     on.embed(["q"], enc2, 3)
     on.clear()
     on.embed(["q"], enc2, 3)
@@ -70,11 +70,11 @@ def test_size_zero_disables_and_clear_forgets() -> None:
 
 
 def test_empty_batch_has_the_model_dimension() -> None:
-    assert _QueryCache(4).embed([], _Counting(), 3).shape == (0, 3)
+    assert QueryCache(4).embed([], _Counting(), 3).shape == (0, 3)
 
 
 def test_concurrent_callers_get_their_own_vectors() -> None:
-    enc, cache = _Counting(), _QueryCache(16)
+    enc, cache = _Counting(), QueryCache(16)
     texts = [f"{chr(97 + i)}{'x' * i}" for i in range(10)]
     results: dict[int, np.ndarray] = {}
     errors: list[BaseException] = []

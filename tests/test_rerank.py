@@ -213,8 +213,8 @@ def test_api_rerank_mode_without_reranker_is_a_clear_error(index_dir: Path, tmp_
 def test_eval_reports_rerank_modes_beside_the_others(tmp_path: Path) -> None:
     from test_eval_beir import write_beir  # the small BEIR set of the BEIR tests
 
-    from eval.beir import load_beir
-    from eval.run import CachedPairScorer, available_modes, evaluate_beir
+    from eval.beir import evaluate_beir, load_beir
+    from eval.retrieval import CachedPairScorer, available_modes
 
     dataset = load_beir(write_beir(tmp_path / "set"))
     inner = WordScorer("stromal")  # only d2, the relevant document of q2, holds the word

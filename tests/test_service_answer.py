@@ -222,7 +222,7 @@ def test_model_weights_change_the_choice(searcher):
 
 
 def test_removing_the_gold_document_leaves_the_topic_but_not_the_fact(searcher):
-    from eval.answerer import without_documents
+    from eval.answerer_data import without_documents
 
     question = "Combien de temps dure la convention cadre avec Paris-Saclay ?"
     hits, rest = without_documents(searcher, question, {"saclay"}, k=6, depth=50)
