@@ -14,11 +14,11 @@ import pytest
 from index_docs import make_doc, sample_docs, versioned
 
 from index import Filters, Indexer, Searcher
-from index.build import contextual_text
 from index.dense import DenseIndex, stable_id, stable_ids
 from index.errors import IndexMismatchError, IndexNotFoundError, QueryError
 from index.fusion import Channels
 from index.lexical import analyze, analyze_query, fold
+from index.write import contextual_text
 from ingest.embed import HashEmbedder
 
 
