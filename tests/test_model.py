@@ -197,3 +197,33 @@ def test_importing_the_packages_loads_no_model_and_opens_no_socket():
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.slow
+def test_prompts_are_the_ones_the_model_declares_never_guessed(
+    torch_embedder, model_cache, tmp_path, caplog
+):
+    """The built directory declares "query: "/"passage: "; a copy that declares none is
+    embedded without prefixes and says so, even though its name says e5."""
+    import json
+
+    from ingest.embed import SentenceTransformerEmbedder
+
+    assert (torch_embedder._query_prefix, torch_embedder._passage_prefix) == (
+        "query: ",
+        "passage: ",
+    )
+    source = ensure_model_dir(model_cache)
+    bare = tmp_path / "multilingual-e5-small-no-prompts"
+    bare.mkdir()
+    for item in source.iterdir():
+        (bare / item.name).symlink_to(item)
+    config = bare / "config_sentence_transformers.json"
+    declared = json.loads(config.read_text(encoding="utf-8"))
+    config.unlink()
+    config.write_text(json.dumps({**declared, "prompts": {}}), encoding="utf-8")
+    with caplog.at_level("WARNING", logger="ingest.embed"):
+        plain = SentenceTransformerEmbedder(str(bare))
+    assert (plain._query_prefix, plain._passage_prefix) == ("", "")
+    assert "declares no 'query' prompt" in caplog.text
+    assert plain.count_tokens("six ans") < torch_embedder.count_tokens("six ans")
