@@ -384,6 +384,18 @@ def _write_json(path: Path, obj: object) -> None:
     path.write_text(json.dumps(obj, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
+# XLM-R's special tokens, as the tokenizer config and the special-tokens map both name them.
+_SPECIAL_TOKENS = {
+    "bos_token": "<s>",
+    "eos_token": "</s>",
+    "unk_token": "<unk>",
+    "sep_token": "</s>",
+    "cls_token": "<s>",
+    "pad_token": "<pad>",
+    "mask_token": "<mask>",
+}
+
+
 def build_model_dir(dest: Path, *, source: Path | None = None) -> Path:
     """Write a complete sentence-transformers directory for ``source`` into ``dest``.
 
@@ -403,28 +415,11 @@ def build_model_dir(dest: Path, *, source: Path | None = None) -> Path:
         {
             "tokenizer_class": "PreTrainedTokenizerFast",
             "model_max_length": e5.max_positions,
-            "bos_token": "<s>",
-            "eos_token": "</s>",
-            "unk_token": "<unk>",
-            "sep_token": "</s>",
-            "cls_token": "<s>",
-            "pad_token": "<pad>",
-            "mask_token": "<mask>",
+            **_SPECIAL_TOKENS,
             "clean_up_tokenization_spaces": False,
         },
     )
-    _write_json(
-        dest / "special_tokens_map.json",
-        {
-            "bos_token": "<s>",
-            "eos_token": "</s>",
-            "unk_token": "<unk>",
-            "sep_token": "</s>",
-            "cls_token": "<s>",
-            "pad_token": "<pad>",
-            "mask_token": "<mask>",
-        },
-    )
+    _write_json(dest / "special_tokens_map.json", _SPECIAL_TOKENS)
     _write_json(
         dest / "sentence_bert_config.json",
         {"max_seq_length": e5.max_positions, "do_lower_case": False},

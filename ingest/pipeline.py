@@ -125,15 +125,8 @@ def parse_file(
         raise IngestError(f"{path}: is a directory; pass it to iter_input_files") from exc
     except OSError as exc:
         raise IngestError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
-    return _parse_guarded(
-        path,
-        data,
-        count_tokens=count_tokens,
-        max_tokens=max_tokens,
-        overlap_tokens=overlap_tokens,
-        limits=limits or ReadLimits(),
-        windows=windows,
-    )
+    options = {"max_tokens": max_tokens, "overlap_tokens": overlap_tokens, "windows": windows}
+    return _parse_guarded(path, data, count_tokens, limits, **options)
 
 
 def parse_bytes(
@@ -148,21 +141,22 @@ def parse_bytes(
 ) -> ParsedDocument:
     """``parse_file`` for content that never was a file here (an upload): ``name`` passes
     ``check_upload_name`` and names the document (its stem is the id) and every error."""
-    return _parse_guarded(
-        Path(check_upload_name(name)),
-        data,
-        count_tokens=count_tokens,
-        max_tokens=max_tokens,
-        overlap_tokens=overlap_tokens,
-        limits=limits or ReadLimits(),
-        windows=windows,
-    )
+    options = {"max_tokens": max_tokens, "overlap_tokens": overlap_tokens, "windows": windows}
+    return _parse_guarded(Path(check_upload_name(name)), data, count_tokens, limits, **options)
 
 
-def _parse_guarded(path: Path, data: bytes, **options: Any) -> ParsedDocument:
+def _parse_guarded(
+    path: Path,
+    data: bytes,
+    count_tokens: Callable[[str], int],
+    limits: ReadLimits | None,
+    **options: Any,
+) -> ParsedDocument:
     """Any failure while parsing is this file's IngestError, never the batch's crash."""
     try:
-        return _parse(path, data, **options)
+        return _parse(
+            path, data, count_tokens=count_tokens, limits=limits or ReadLimits(), **options
+        )
     except IngestError:
         raise
     except ImportError as exc:

@@ -121,21 +121,29 @@ class FiltersIn(_Strict):
         return Filters(**values)
 
 
+def _request_config(examples_: list[dict[str, Any]]) -> ConfigDict:
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": examples_})
+
+
+def _text_field(description: str) -> Any:
+    """The text a request searches with: bounded here by the hard ceiling; the service
+    checks PARTNERSEARCH_MAX_QUERY_CHARS and blank text with its own messages."""
+    return Field(..., min_length=1, max_length=_QUERY_CEILING, description=description)
+
+
+def _k_field(description: str) -> Any:
+    return Field(10, ge=1, le=MAX_K, strict=True, description=description)
+
+
 class SearchRequest(_Strict):
     """Passage search."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": examples.SEARCH_REQUEST},
-    )
+    model_config = _request_config(examples.SEARCH_REQUEST)
 
-    query: str = Field(
-        ...,
-        min_length=1,
-        max_length=_QUERY_CEILING,
-        description="words or a question, FR or EN (at most PARTNERSEARCH_MAX_QUERY_CHARS)",
+    query: str = _text_field(
+        "words or a question, FR or EN (at most PARTNERSEARCH_MAX_QUERY_CHARS)"
     )
-    k: int = Field(10, ge=1, le=MAX_K, strict=True, description="number of passages")
+    k: int = _k_field("number of passages")
     mode: Mode | None = Field(
         None,
         description="hybrid (e5 + BM25, + USE with the USE channel on), dense (e5), lexical "
@@ -148,18 +156,12 @@ class SearchRequest(_Strict):
 class AskRequest(_Strict):
     """Extractive question answering."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": examples.ASK_REQUEST},
-    )
+    model_config = _request_config(examples.ASK_REQUEST)
 
-    question: str = Field(
-        ...,
-        min_length=1,
-        max_length=_QUERY_CEILING,
-        description="a question, French or English (at most PARTNERSEARCH_MAX_QUERY_CHARS)",
+    question: str = _text_field(
+        "a question, French or English (at most PARTNERSEARCH_MAX_QUERY_CHARS)"
     )
-    k: int = Field(10, ge=1, le=MAX_K, strict=True, description="passages read to find the answer")
+    k: int = _k_field("passages read to find the answer")
     mode: AskMode | None = Field(
         None,
         description="retrieval the answer is read from: hybrid or rerank (needs the "
@@ -171,18 +173,12 @@ class AskRequest(_Strict):
 class SimilarRequest(_Strict):
     """Precedent-wording search: sentences close to ``text`` across documents and languages."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": examples.SIMILAR_REQUEST},
-    )
+    model_config = _request_config(examples.SIMILAR_REQUEST)
 
-    text: str = Field(
-        ...,
-        min_length=1,
-        max_length=_QUERY_CEILING,
-        description="a sentence to find precedents for (at most PARTNERSEARCH_MAX_QUERY_CHARS)",
+    text: str = _text_field(
+        "a sentence to find precedents for (at most PARTNERSEARCH_MAX_QUERY_CHARS)"
     )
-    k: int = Field(10, ge=1, le=MAX_K, strict=True, description="number of distinct wordings")
+    k: int = _k_field("number of distinct wordings")
     filters: FiltersIn | None = None
 
 
