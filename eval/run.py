@@ -289,12 +289,10 @@ def _load_models(
     """The injected models, else the settings' ones: no USE embedder with the channel off,
     no reranker without a rerank mode; a reranker injected is kept even with
     PARTNERSEARCH_RERANKER off."""
-    from service.wiring import load_reranker, use_embedder_for
+    from service.wiring import load_e5, load_reranker, use_embedder_for
 
     if embedder is None:
-        from ingest.embed import load_embedder
-
-        embedder = load_embedder(**settings.embedder_options())
+        embedder = load_e5(settings)
     if not settings.use_channel:
         use_embedder = None
     elif use_embedder is None:

@@ -25,7 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from index.rerank import PairScorer
-from ingest.embed import DEFAULT_MODEL, Embedder, load_embedder
+from ingest.embed import DEFAULT_MODEL, Embedder
 from service.answer_model import load_answer_model
 from service.errors import ERROR_RESPONSES, ApiError, install_error_handlers
 from service.metrics import Metrics, MetricsMiddleware
@@ -35,7 +35,7 @@ from service.routes import documents_router, ops_router, search_router
 from service.routes.ops import STATIC_DIR
 from service.settings import Settings
 from service.state import ServiceState, clean_at_startup
-from service.wiring import load_reranker, use_embedder_for
+from service.wiring import load_e5, load_reranker, use_embedder_for
 
 logger = logging.getLogger(__name__)
 
@@ -76,9 +76,7 @@ def create_app(
         try:
             model = embedder
             if model is None:
-                model = await run_in_threadpool(
-                    functools.partial(load_embedder, **settings.embedder_options())
-                )
+                model = await run_in_threadpool(functools.partial(load_e5, settings))
             use = (use_embedder or use_embedder_for(settings)) if settings.use_channel else None
             if use is not None:
                 await run_in_threadpool(use.fingerprint)  # reads its weights now, not at a query

@@ -39,11 +39,16 @@ def use_embedder_for(settings: Settings) -> Embedder | None:
     return UseEmbedder(threads=settings.use_threads)
 
 
-def load_embedders(settings: Settings) -> tuple[Embedder, Embedder | None]:
-    """The e5 embedder of ``settings`` and, with ``use_channel`` on, the USE embedder."""
+def load_e5(settings: Settings) -> Embedder:
+    """The e5 embedder ``settings`` name (model, backend, threads, batch size, cache)."""
     from ingest.embed import load_embedder
 
-    return load_embedder(**settings.embedder_options()), use_embedder_for(settings)
+    return load_embedder(**settings.embedder_options())
+
+
+def load_embedders(settings: Settings) -> tuple[Embedder, Embedder | None]:
+    """The e5 embedder of ``settings`` and, with ``use_channel`` on, the USE embedder."""
+    return load_e5(settings), use_embedder_for(settings)
 
 
 def load_reranker(settings: Settings) -> PairScorer | None:
