@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
@@ -60,6 +61,14 @@ def timed(call: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T, float]:
     started = time.perf_counter()
     result = guarded(call, *args, **kwargs)
     return result, round((time.perf_counter() - started) * 1000, 2)
+
+
+def default_piaf() -> Path:
+    """The suite's PIAF folder: ``$PARTNERSEARCH_EVALDATA`` or ``../shared/evaldata`` beside
+    the repository (not the current directory), as ``eval`` finds the suite."""
+    from eval.run import default_evaldata_dir
+
+    return default_evaldata_dir() / "piaf_v1.1"
 
 
 def fail(exc: Exception) -> NoReturn:

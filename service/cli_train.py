@@ -142,9 +142,11 @@ def eval_cmd(
 def train_answerer_cmd(
     ctx: typer.Context,
     piaf: Annotated[
-        Path,
-        typer.Option("--piaf", help="PIAF BEIR folder with answers.jsonl"),
-    ] = Path("../shared/evaldata/piaf_v1.1"),
+        Path | None,
+        typer.Option(
+            "--piaf", help="PIAF BEIR folder with answers.jsonl [default: <evaldata>/piaf_v1.1]"
+        ),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -192,7 +194,7 @@ def train_answerer_cmd(
         result = train_answerer(
             settings,
             **common.injected(ctx, settings),
-            piaf=piaf,
+            piaf=piaf or common.default_piaf(),
             work_dir=work_dir or default_work_dir(settings) / "answerer",
             corpus=corpus_dir,
             seed=seed,
@@ -231,8 +233,12 @@ def train_answerer_cmd(
 def train_reranker_cmd(
     ctx: typer.Context,
     piaf: Annotated[
-        Path, typer.Option("--piaf", help="PIAF BEIR folder (questions and paragraphs)")
-    ] = Path("../shared/evaldata/piaf_v1.1"),
+        Path | None,
+        typer.Option(
+            "--piaf",
+            help="PIAF BEIR folder (questions and paragraphs) [default: <evaldata>/piaf_v1.1]",
+        ),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", help="artifact folder [default: the shipped service/data/reranker]"),
@@ -308,7 +314,7 @@ def train_reranker_cmd(
         manifest = train_reranker(
             settings,
             **common.injected(ctx, settings),
-            piaf=piaf,
+            piaf=piaf or common.default_piaf(),
             work_dir=work_dir or default_work_dir(settings),
             out=target,
             config=config,

@@ -122,3 +122,14 @@ def test_unknown_mode_is_refused_by_the_parser(run):
     result = run("search", "Inserm", "--mode", "semantic")
     assert result.exit_code == 2
     assert "semantic" in result.output
+
+
+def test_train_commands_find_piaf_beside_the_repository_from_any_folder(tmp_path, monkeypatch):
+    from service.cli_common import default_piaf
+
+    repo = Path(__file__).resolve().parent.parent
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PARTNERSEARCH_EVALDATA", raising=False)
+    assert default_piaf() == repo.parent / "shared" / "evaldata" / "piaf_v1.1"
+    monkeypatch.setenv("PARTNERSEARCH_EVALDATA", str(tmp_path / "suite"))
+    assert default_piaf() == tmp_path / "suite" / "piaf_v1.1"
