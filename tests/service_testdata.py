@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from index.types import IngestReport
 from ingest.embed import HashEmbedder
@@ -68,3 +74,59 @@ def build_index(data_dir: Path, docs_dir: Path, docs: dict[str, str] | None = No
 
     paths = write_docs(docs_dir, docs)
     return Indexer(data_dir, HashEmbedder()).ingest(paths)
+
+
+TOKEN = "s3cret-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def api_settings(data_dir: Path, **overrides: Any) -> Any:
+    """Settings of the API tests: writes on with TOKEN, /ask never declines, no refresh wait."""
+    from service.settings import Settings
+
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "cache": data_dir.parent / "cache",
+        "api_token": TOKEN,
+        "answer_threshold": 0.0,
+        "refresh_interval_s": 0.0,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serve_in_thread(settings: Any) -> Iterator[tuple[str, int]]:
+    """A real uvicorn on loopback (HashEmbedder) for what TestClient cannot show: bodies
+    answered before they are read, a browser. Yields (host, port)."""
+    import uvicorn
+
+    from service import create_app
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, embedder=HashEmbedder()),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start within 30 s"
+        assert thread.is_alive(), "uvicorn stopped during start-up"
+        time.sleep(0.05)
+    try:
+        yield "127.0.0.1", port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

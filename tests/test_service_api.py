@@ -7,27 +7,23 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from service_testdata import BOILERPLATE_FR, DOCS, EXTRA_DOC, build_index, write_docs
+from service_testdata import (
+    AUTH,
+    BOILERPLATE_FR,
+    DOCS,
+    EXTRA_DOC,
+    api_settings,
+    build_index,
+    write_docs,
+)
 
 from ingest.embed import HashEmbedder
 from service import create_app
-from service.settings import Settings
 
-TOKEN = "s3cret-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ERROR_KEYS = {"code", "message"}
 
 
-def _settings(data_dir: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "data_dir": data_dir,
-        "cache": data_dir.parent / "cache",
-        "api_token": TOKEN,
-        "answer_threshold": 0.0,
-        "refresh_interval_s": 0.0,
-    }
-    values.update(overrides)
-    return Settings(**values)
+_settings = api_settings
 
 
 @pytest.fixture(scope="module")

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from service_testdata import BOILERPLATE_FR, build_index
+from service_testdata import BOILERPLATE_FR, api_settings, build_index, serve_in_thread
 
-from ingest.embed import HashEmbedder
-from service import create_app
 from service.settings import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -30,35 +25,10 @@ ANSWER = "Le protocole de coopération a été signé le 8 juillet 2024 au CHU d
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def _serve(settings: Settings) -> Iterator[str]:
-    import uvicorn
-
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, embedder=HashEmbedder()),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start within 30 s"
-        assert thread.is_alive(), "uvicorn stopped during start-up"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(settings) as (host, port):
+        yield f"http://{host}:{port}"
 
 
 @pytest.fixture(scope="module")
@@ -68,28 +38,20 @@ def index_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def _read_only(index_root: Path, threshold: float) -> Settings:
+    return api_settings(index_root / "data", answer_threshold=threshold, api_token=None)
+
+
 @pytest.fixture(scope="module")
 def base_url(index_root: Path) -> Iterator[str]:
-    settings = Settings(
-        data_dir=index_root / "data",
-        cache=index_root / "cache",
-        answer_threshold=0.0,
-        api_token=None,
-    )
-    with _serve(settings) as url:
+    with _serve(_read_only(index_root, 0.0)) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
 def declining_url(index_root: Path) -> Iterator[str]:
     """The same index served with a threshold no confidence reaches: /ask always declines."""
-    settings = Settings(
-        data_dir=index_root / "data",
-        cache=index_root / "cache",
-        answer_threshold=1.0,
-        api_token=None,
-    )
-    with _serve(settings) as url:
+    with _serve(_read_only(index_root, 1.0)) as url:
         yield url
 
 

@@ -14,28 +14,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from service_testdata import EXTRA_DOC, build_index
+from service_testdata import AUTH, EXTRA_DOC, TOKEN, api_settings, build_index, serve_in_thread
 from test_ingest_hostile import _bomb
 
 from ingest.embed import HashEmbedder
 from service import create_app
 from service.app import SECURITY_HEADERS
-from service.settings import Settings
 
-TOKEN = "s3cret-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-def _settings(data_dir: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "data_dir": data_dir,
-        "cache": data_dir.parent / "cache",
-        "api_token": TOKEN,
-        "answer_threshold": 0.0,
-        "refresh_interval_s": 0.0,
-    }
-    values.update(overrides)
-    return Settings(**values)
+_settings = api_settings
 
 
 def _error(response, status: int, code: str) -> dict:
@@ -60,36 +46,11 @@ def client(data_dir: Path):
 # --- auth and size before the body ------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture()
 def server(data_dir: Path) -> Iterator[tuple[str, int]]:
     """A real uvicorn on loopback: TestClient reads a whole body before the app sees it."""
-    import uvicorn
-
-    port = _free_port()
-    settings = _settings(data_dir, max_request_bytes=1_000_000)
-    srv = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, embedder=HashEmbedder()),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    yield "127.0.0.1", port
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(_settings(data_dir, max_request_bytes=1_000_000)) as addr:
+        yield addr
 
 
 def _raw_request(addr: tuple[str, int], head: str, chunks: Iterator[bytes]) -> tuple:
