@@ -14,6 +14,7 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import get_args
 
 import bm25s
 import numpy as np
@@ -22,6 +23,7 @@ from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_FRENCH
 
 from index.errors import IndexMismatchError
 from ingest.clean import fold
+from ingest.types import Lang
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +83,7 @@ def analyze_query(text: str) -> list[str]:
     Stopwords of either language are dropped first, so "the" or "les" never score.
     """
     terms: dict[str, None] = {}
-    for lang in ("fr", "en", "other"):
+    for lang in get_args(Lang):
         for term in analyze(text, lang, stopwords=_STOPWORDS["other"]):
             terms.setdefault(term, None)
     return list(terms)

@@ -15,6 +15,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 
@@ -22,13 +23,15 @@ from index.errors import IndexMismatchError
 from index.store import PassageRow, Store
 from ingest.chunk import chunk_key, sentence_key
 from ingest.clean import fold
+from ingest.types import DocType, Lang
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["DOC_TYPES", "LANGS", "NO_DATE", "DocTable", "Rows", "lang_code", "write_rows"]
 
-LANGS = ("fr", "en", "other")
-DOC_TYPES = ("press_release", "convention", "web_page", "interview", "other")
+# Codes are positions in these tuples, derived from the one definition of each literal.
+LANGS: tuple[str, ...] = get_args(Lang)
+DOC_TYPES: tuple[str, ...] = get_args(DocType)
 NO_DATE = np.iinfo(np.int32).min
 _SPAN = np.int64(1) << 40  # doc code * _SPAN + char offset: one sortable key per position
 _ROWS_DIR = "rows"

@@ -22,6 +22,7 @@ from pydantic import (
 from index.types import AskMode, Filters, Hit, Mode, SentenceHit
 from ingest.types import DocType, Document, Lang
 from service import examples
+from service.answer_types import AnswerType
 
 if TYPE_CHECKING:
     from service.answer import AnswerResult
@@ -259,7 +260,7 @@ class SpanOut(BaseModel):
     """The shortest piece of the answering sentence that answers, when the question asks
     for a recognisable type; offsets into the document's cleaned text, like ``start``/``end``."""
 
-    type: Literal["duration", "date", "money", "number", "person", "organisation", "place"]
+    type: AnswerType
     text: str = Field(description="verbatim: document.text[start:end]")
     start: int
     end: int
