@@ -3,7 +3,7 @@
 Request models validate at the edge (lengths, ranges, known modes and filter values,
 well-formed dates); response models carry every citation as document offsets.
 
-Why one module of about 460 lines: it is the whole public contract (18 models, each
+Why one module of about 460 lines: it is the whole public contract (23 models, each
 field with its bound and description), read as one page by whoever changes the API;
 the OpenAPI examples, the bulk of it before, live apart.
 """
