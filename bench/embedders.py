@@ -43,6 +43,7 @@ class _Delegate:
     dim: int = _forwarded("dim")
     max_tokens: int = _forwarded("max_tokens")
     backend: str = _forwarded("backend")
+    prompts: dict[str, str] = _forwarded("prompts")
 
     def __init__(self, inner: Embedder) -> None:
         self.inner = inner

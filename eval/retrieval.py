@@ -58,6 +58,7 @@ class CachedQueryEmbedder:
     dim = property(lambda self: self.inner.dim)
     max_tokens = property(lambda self: self.inner.max_tokens)
     backend = property(lambda self: self.inner.backend)
+    prompts = property(lambda self: self.inner.prompts)
 
     def fingerprint(self) -> str:
         return self.inner.fingerprint()

@@ -106,7 +106,7 @@ class Indexer:
             cleanup.remove_leftovers(self.data_dir)
             ref = self._base(rebuild)
             known = self._known(ref)
-            plan = self._plan_files(files, known, report, sources={})
+            plan = self._plan_files(files, known, report)
             if prune and ref is not None:
                 plan.removed = [
                     doc_id
@@ -134,12 +134,18 @@ class Indexer:
         )
         return Upload(name=name, data=data, parsed=parsed)
 
-    def ingest_uploads(self, uploads: Sequence[Upload]) -> IngestReport:
+    def ingest_uploads(
+        self, uploads: Sequence[Upload], *, refused: Sequence[tuple[str, str]] = ()
+    ) -> IngestReport:
         """Index parsed uploads in one snapshot and keep their files under ``data_dir/uploads``.
 
-        Each is parsed once (``parse_upload``); a name read twice is reported in ``skipped``.
+        Each is parsed once (``parse_upload``); a name given twice keeps its first file and
+        reports the second in ``skipped``, as ``refused`` (name, reason) files are: the
+        snapshot's run log records them all.
         """
         report = IngestReport()
+        report.skipped.extend(refused)
+        report.files_read += len(refused)
         kept = self.data_dir / _UPLOADS
         # Staged under the writer lock, so a clean-up (which holds it) never sees a live one.
         with snapshot.writer_lock(self.data_dir):
@@ -147,18 +153,23 @@ class Indexer:
             ref = self._base(rebuild=False)
             known = self._known(ref)
             plan = Changes()
+            chosen: dict[str, Upload] = {}
             for upload in uploads:
                 report.files_read += 1
+                if upload.name in chosen:
+                    report.skipped.append((upload.name, "same file name twice in one upload"))
+                    continue
                 source = str((kept / upload.name).resolve())
                 self._plan_one(upload.parsed, source, known, plan, report, path=upload.name)
+                if plan.seen.get(upload.parsed.document.doc_id) == upload.name:
+                    chosen[upload.name] = upload
             incoming = kept / f"{cleanup.INCOMING_PREFIX}{secrets.token_hex(4)}"
             incoming.mkdir(parents=True)
             try:
-                for upload in uploads:
-                    if plan.seen.get(upload.parsed.document.doc_id) == upload.name:
-                        staged = incoming / upload.name
-                        staged.write_bytes(upload.data)
-                        staged.replace(kept / upload.name)
+                for upload in chosen.values():
+                    staged = incoming / upload.name
+                    staged.write_bytes(upload.data)
+                    staged.replace(kept / upload.name)
                 return self._commit(plan, ref, report, rebuild=False)
             finally:
                 shutil.rmtree(incoming, ignore_errors=True)
@@ -176,10 +187,7 @@ class Indexer:
                 uploads.append(self.parse_upload(name, data))
             except IngestError as exc:
                 refused.append((name, str(exc)))
-        report = self.ingest_uploads(uploads)
-        report.skipped[:0] = refused
-        report.files_read += len(refused)
-        return report
+        return self.ingest_uploads(uploads, refused=refused)
 
     def ingest_parsed(
         self, docs: Sequence[ParsedDocument], *, rebuild: bool = False
@@ -253,14 +261,8 @@ class Indexer:
         files: Iterable[Path],
         known: dict[str, StoredFile],
         report: IngestReport,
-        *,
-        sources: dict[Path, Path],
-        labels: dict[Path, str] | None = None,
     ) -> Changes:
-        """Decide per file: unchanged (hash known), parse and upsert, or skip with a reason.
-
-        ``sources`` maps a staged upload to where it will live; ``labels`` names it in reports.
-        """
+        """Decide per file: unchanged (hash known), parse and upsert, or skip with a reason."""
         import ingest as ingest_pkg
 
         plan = Changes()
@@ -270,8 +272,8 @@ class Indexer:
         )
         for path in bar:
             report.files_read += 1
-            label = (labels or {}).get(path, str(path))
-            source = str(sources.get(path, path).resolve())
+            label = str(path)
+            source = str(path.resolve())
             try:
                 data = path.read_bytes()
             except OSError as exc:
@@ -300,7 +302,7 @@ class Indexer:
                     limits=self.read_limits,
                 )
             except IngestError as exc:
-                report.skipped.append((label, str(exc).replace(str(path), label)))
+                report.skipped.append((label, str(exc)))
                 continue
             self._plan_one(parsed, source, known, plan, report, path=label)
         return plan

@@ -6,6 +6,10 @@ The same model and fingerprint is always compatible. Another backend of the same
 is compatible when its probe vector is within :data:`PROBE_MIN_COSINE` of the recorded
 one (int8 and float32 e5-small agree to about 0.997): its query vectors then search the
 stored passage vectors as well as their own would. Anything else is refused with the fix.
+
+The fingerprint does not see the query/passage prompts a model declares, so the manifest
+records them too: other prompts are refused. A manifest written before prompts were
+recorded is checked by its probe, which was embedded with the passage prompt.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from ingest.embed import Embedder
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PROBE_MIN_COSINE", "PROBE_TEXT", "check_compatible", "model_fields"]
+__all__ = ["PROBE_MIN_COSINE", "PROBE_TEXT", "check_compatible", "model_fields", "prompts_of"]
 
 #: The text whose vector the manifest records (embedded as a passage).
 PROBE_TEXT = "PartnerSearch probe — l’Inserm signe une convention de partenariat avec la Région."
@@ -38,8 +42,14 @@ def model_fields(embedder: Embedder) -> dict[str, Any]:
         "fingerprint": embedder.fingerprint(),
         "backend": embedder.backend,
         "dim": embedder.dim,
+        "prompts": prompts_of(embedder),
         "probe": [round(float(x), 6) for x in probe],
     }
+
+
+def prompts_of(embedder: Embedder) -> dict[str, str]:
+    """The prompts an embedder puts before queries and passages ({} for models without)."""
+    return dict(embedder.prompts)
 
 
 def check_compatible(manifest: dict[str, Any], embedder: Embedder, data_dir: Path) -> None:
@@ -52,7 +62,17 @@ def check_compatible(manifest: dict[str, Any], embedder: Embedder, data_dir: Pat
             f"index in {data_dir} built with '{built}', dim {manifest.get('dim')}, but the "
             f"configured model is '{configured}', dim {embedder.dim}; {fix}"
         )
-    if manifest.get("fingerprint") == embedder.fingerprint():
+    recorded_prompts = manifest.get("prompts")
+    if recorded_prompts is not None and recorded_prompts != prompts_of(embedder):
+        raise IndexMismatchError(
+            f"index in {data_dir} was embedded with prompts {recorded_prompts} but the "
+            f"configured model '{configured}' uses {prompts_of(embedder)}; check the model's "
+            f"config_sentence_transformers.json or {fix}"
+        )
+    # A manifest from before prompts were recorded is checked by its probe (a passage,
+    # prompt included) even when the fingerprint, which does not see prompts, agrees.
+    same = manifest.get("fingerprint") == embedder.fingerprint()
+    if same and (recorded_prompts is not None or not manifest.get("probe")):
         return
     recorded = np.asarray(manifest.get("probe") or [], dtype=np.float32)
     if recorded.shape != (embedder.dim,):

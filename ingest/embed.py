@@ -68,6 +68,11 @@ class Embedder(Protocol):
         """How vectors are computed ("onnx-int8", "onnx", "torch", ...); the index records it."""
         ...
 
+    @property
+    def prompts(self) -> dict[str, str]:
+        """Prefixes put before queries and passages ({} for none); the index records them."""
+        ...
+
     def embed_queries(self, texts: list[str]) -> np.ndarray: ...
 
     def embed_passages(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray: ...
@@ -143,6 +148,11 @@ class _Prefixed:
     def clear_query_cache(self) -> None:
         """Forget cached query vectors (benchmarks measure uncached latency)."""
         self._queries.clear()
+
+    @property
+    def prompts(self) -> dict[str, str]:
+        """The prefixes put before queries and passages, as the index manifest records them."""
+        return {"query": self._query_prefix, "passage": self._passage_prefix}
 
     def embed_passages(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
         return self._encode(texts, self._passage_prefix, show_progress)
@@ -245,6 +255,7 @@ class HashEmbedder:
         self._max_tokens = max_tokens
 
     backend = "hash"
+    prompts = property(lambda self: {})
     name = property(lambda self: f"hash-{self._dim}")
     dim = property(lambda self: self._dim)
     max_tokens = property(lambda self: self._max_tokens)
@@ -387,6 +398,7 @@ class UseEmbedder:
     building one costs nothing until it embeds."""
 
     backend = "numpy"
+    prompts = property(lambda self: {})
 
     def __init__(self, *, threads: int = 1, batch_size: int = 256, query_cache_size: int = 1024):
         try:

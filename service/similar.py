@@ -44,7 +44,8 @@ class WordingGroup:
 
 
 def normalise_wording(text: str) -> str:
-    """Casefolded accent-free words joined by spaces: typography is not a new wording."""
+    """Folded (lower case, no accents, œ as oe) words joined by spaces: typography is not
+    a new wording."""
     return _NON_WORD.sub(" ", fold(text)).strip()
 
 

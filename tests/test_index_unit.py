@@ -547,3 +547,36 @@ def test_changing_chunk_vectors_asks_for_rebuild(tmp_path, hash_embedder) -> Non
         r"re-run partnersearch ingest --rebuild PATH",
     ):
         Indexer(tmp_path, hash_embedder, chunk_vectors="pooled").ingest_parsed(sample_docs())
+
+
+class _Prompted(HashEmbedder):
+    """HashEmbedder that says it puts E5's prompts before its texts."""
+
+    prompts = property(lambda self: {"query": "query: ", "passage": "passage: "})
+
+
+def test_an_index_embedded_with_other_prompts_is_refused(tmp_path):
+    Indexer(tmp_path / "data", _Prompted()).ingest_parsed(sample_docs())
+    manifest = json.loads(
+        next((tmp_path / "data" / "snapshots").glob("*/manifest.json")).read_text()
+    )
+    assert manifest["prompts"] == {"query": "query: ", "passage": "passage: "}
+    Searcher.open(tmp_path / "data", _Prompted())  # the same prompts: fine
+    with pytest.raises(
+        IndexMismatchError, match=r"was embedded with prompts .*query: .* uses \{\}"
+    ):
+        Searcher.open(tmp_path / "data", HashEmbedder())
+
+
+def test_a_manifest_from_before_prompts_is_checked_by_its_probe(tmp_path):
+    data = tmp_path / "data"
+    Indexer(data, HashEmbedder()).ingest_parsed(sample_docs())
+    (path,) = (data / "snapshots").glob("*/manifest.json")
+    manifest = json.loads(path.read_text())
+    del manifest["prompts"]
+    path.write_text(json.dumps(manifest))
+    Searcher.open(data, HashEmbedder())  # same model, probe agrees
+    manifest["probe"] = [0.0] * (len(manifest["probe"]) - 1) + [1.0]
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(IndexMismatchError, match="gives other vectors"):
+        Searcher.open(data, HashEmbedder())

@@ -6,6 +6,8 @@ import pytest
 
 import ingest.pipeline
 from index import Indexer, Searcher
+from index.snapshot import STORE
+from index.store import Store
 from ingest import check_upload_name, parse_bytes
 from ingest.embed import HashEmbedder
 from ingest.errors import FileNameError, IngestError, UnsupportedFileTypeError
@@ -69,3 +71,25 @@ def test_each_upload_is_parsed_once(tmp_path, monkeypatch):
     doc = Searcher.open(tmp_path / "data", HashEmbedder()).document("normandie")
     assert doc.source == str((tmp_path / "data" / "uploads" / "normandie.txt").resolve())
     assert (tmp_path / "data" / "uploads" / "b.md").read_bytes() == TEXT
+
+
+def test_a_name_given_twice_keeps_its_first_file_and_logs_every_refusal(tmp_path):
+    other = TEXT.replace(b"six ans", b"trois ans")
+    indexer = Indexer(tmp_path / "data", HashEmbedder())
+    report = indexer.ingest_files(
+        [("normandie.txt", TEXT), ("normandie.txt", other), ("../x.txt", TEXT)]
+    )
+    assert report.added == ["normandie"] and report.files_read == 3
+    reasons = dict(report.skipped)
+    assert reasons["normandie.txt"] == "same file name twice in one upload"
+    assert "is not a plain file name" in reasons["../x.txt"]
+    kept = tmp_path / "data" / "uploads" / "normandie.txt"
+    assert kept.read_bytes() == TEXT  # the file kept is the one indexed
+    searcher = Searcher.open(tmp_path / "data", HashEmbedder())
+    assert "six ans" in searcher.document("normandie").text
+    store = Store.open_readonly(tmp_path / "data" / "snapshots" / searcher.snapshot_id / STORE)
+    try:
+        (skipped,) = store.conn.execute("SELECT skipped FROM ingest_runs").fetchone()
+    finally:
+        store.close()
+    assert "../x.txt" in skipped and "same file name twice" in skipped
