@@ -16,7 +16,7 @@ import secrets
 import shutil
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import get_args
 
@@ -338,14 +338,8 @@ class Indexer:
     # -- writing a snapshot ---------------------------------------------------------------
 
     def _writer(self) -> SnapshotWriter:
-        return SnapshotWriter(
-            embedder=self.embedder,
-            use_embedder=self.use_embedder,
-            chunk_vectors=self.chunk_vectors,
-            windows=self.windows,
-            hnsw_threshold=self.hnsw_threshold,
-            show_progress=self.show_progress,
-        )
+        """The writer with this Indexer's configuration (its fields have the same names)."""
+        return SnapshotWriter(**{f.name: getattr(self, f.name) for f in fields(SnapshotWriter)})
 
     def _commit(
         self,

@@ -72,23 +72,30 @@ def test_corrupt_artifact_is_refused(tmp_path: Path, content: str, reason: str):
         load_answer_model(path)
 
 
-def test_artifact_for_other_features_is_refused(tmp_path: Path):
-    path = tmp_path / "old.json"
-    _model().save(path)
-    raw = json.loads(path.read_text(encoding="utf-8"))
+def _drop_last_feature(raw: dict) -> None:
     raw["selector"]["features"] = raw["selector"]["features"][:-1]
-    path.write_text(json.dumps(raw), encoding="utf-8")
-    with pytest.raises(AnswerModelError, match=r"selector was trained on features"):
-        load_answer_model(path)
 
 
-def test_artifact_with_bad_numbers_is_refused(tmp_path: Path):
-    path = tmp_path / "nan.json"
+def _zero_scale(raw: dict) -> None:
+    raw["abstainer"]["scale"][0] = 0.0
+
+
+@pytest.mark.parametrize(
+    ("spoil", "reason"),
+    [
+        (_drop_last_feature, "selector was trained on features"),
+        (_zero_scale, "abstainer has a non-positive scale"),
+    ],
+)
+def test_artifact_for_other_features_or_with_bad_numbers_is_refused(
+    tmp_path: Path, spoil, reason: str
+):
+    path = tmp_path / "spoilt.json"
     _model().save(path)
     raw = json.loads(path.read_text(encoding="utf-8"))
-    raw["abstainer"]["scale"][0] = 0.0
+    spoil(raw)
     path.write_text(json.dumps(raw), encoding="utf-8")
-    with pytest.raises(AnswerModelError, match=r"abstainer has a non-positive scale"):
+    with pytest.raises(AnswerModelError, match=reason):
         load_answer_model(path)
 
 
