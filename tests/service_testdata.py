@@ -130,3 +130,21 @@ def serve_in_thread(settings: Any) -> Iterator[tuple[str, int]]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def index_in(root: Path) -> Path:
+    """A fresh index of DOCS under ``root`` (documents in root/docs); its data folder."""
+    build_index(root / "data", root / "docs")
+    return root / "data"
+
+
+@contextmanager
+def api_client(data_dir: Path, **overrides: Any) -> Iterator[Any]:
+    """A TestClient over ``data_dir`` with api_settings (HashEmbedder), started and stopped."""
+    from fastapi.testclient import TestClient
+
+    from service import create_app
+
+    app = create_app(api_settings(data_dir, **overrides), embedder=HashEmbedder())
+    with TestClient(app) as client:
+        yield client

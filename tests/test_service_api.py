@@ -12,8 +12,9 @@ from service_testdata import (
     BOILERPLATE_FR,
     DOCS,
     EXTRA_DOC,
+    api_client,
     api_settings,
-    build_index,
+    index_in,
     write_docs,
 )
 
@@ -29,27 +30,24 @@ _settings = api_settings
 @pytest.fixture(scope="module")
 def read_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One index shared by the tests that only read."""
-    root = tmp_path_factory.mktemp("svc-read")
-    build_index(root / "data", root / "docs")
-    return root / "data"
+    return index_in(tmp_path_factory.mktemp("svc-read"))
 
 
 @pytest.fixture()
 def client(read_index: Path):
-    with TestClient(create_app(_settings(read_index), embedder=HashEmbedder())) as c:
+    with api_client(read_index) as c:
         yield c
 
 
 @pytest.fixture()
 def write_index(tmp_path: Path) -> Path:
     """A fresh index per test for the tests that upload or delete."""
-    build_index(tmp_path / "data", tmp_path / "docs")
-    return tmp_path / "data"
+    return index_in(tmp_path)
 
 
 @pytest.fixture()
 def writer(write_index: Path):
-    with TestClient(create_app(_settings(write_index), embedder=HashEmbedder())) as c:
+    with api_client(write_index) as c:
         yield c
 
 

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from service_testdata import BOILERPLATE_FR, DOCS, build_index
+from service_testdata import BOILERPLATE_FR, DOCS, index_in
 from typer.testing import CliRunner
 
 from ingest.embed import HashEmbedder
@@ -16,9 +16,7 @@ from service.cli import app
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("cli")
-    build_index(root / "data", root / "docs")
-    return root / "data"
+    return index_in(tmp_path_factory.mktemp("cli"))
 
 
 @pytest.fixture()

@@ -14,7 +14,15 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from service_testdata import AUTH, EXTRA_DOC, TOKEN, api_settings, build_index, serve_in_thread
+from service_testdata import (
+    AUTH,
+    EXTRA_DOC,
+    TOKEN,
+    api_client,
+    api_settings,
+    index_in,
+    serve_in_thread,
+)
 from test_ingest_hostile import _bomb
 
 from ingest.embed import HashEmbedder
@@ -33,13 +41,12 @@ def _error(response, status: int, code: str) -> dict:
 
 @pytest.fixture()
 def data_dir(tmp_path: Path) -> Path:
-    build_index(tmp_path / "data", tmp_path / "docs")
-    return tmp_path / "data"
+    return index_in(tmp_path)
 
 
 @pytest.fixture()
 def client(data_dir: Path):
-    with TestClient(create_app(_settings(data_dir), embedder=HashEmbedder())) as c:
+    with api_client(data_dir) as c:
         yield c
 
 

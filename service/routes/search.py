@@ -6,6 +6,7 @@ import time
 
 from fastapi import APIRouter
 
+from index.types import Filters
 from service.answer import answer_question
 from service.schemas import (
     AskRequest,
@@ -23,14 +24,17 @@ from service.state import SearcherDep, ServiceDep, check_text, ms_since
 router = APIRouter(tags=["search"])
 
 
+def _filters(body: SearchRequest | AskRequest | SimilarRequest) -> Filters | None:
+    return body.filters.to_filters() if body.filters else None
+
+
 @router.post("/search", response_model=SearchResponse)
 def search(body: SearchRequest, service: ServiceDep, searcher: SearcherDep) -> SearchResponse:
     """Passages ranked for ``query``, each with its document offsets."""
     started = time.perf_counter()
     query = check_text(body.query, "query", service.settings)
     mode = body.mode or service.settings.default_mode
-    filters = body.filters.to_filters() if body.filters else None
-    hits = searcher.search(query, k=body.k, mode=mode, filters=filters)
+    hits = searcher.search(query, k=body.k, mode=mode, filters=_filters(body))
     return SearchResponse(results=[HitOut.from_hit(h) for h in hits], took_ms=ms_since(started))
 
 
@@ -44,7 +48,7 @@ def ask(body: AskRequest, service: ServiceDep, searcher: SearcherDep) -> AskResp
         service.embedder,
         question,
         k=body.k,
-        filters=body.filters.to_filters() if body.filters else None,
+        filters=_filters(body),
         threshold=service.settings.answer_threshold,
         model=service.answer_model,
         tagger=service.tagger,
@@ -62,7 +66,7 @@ def similar(body: SimilarRequest, service: ServiceDep, searcher: SearcherDep) ->
         searcher,
         text,
         k=body.k,
-        filters=body.filters.to_filters() if body.filters else None,
+        filters=_filters(body),
         dup_overlap=service.settings.similar_dup_overlap,
     )
     results = [SimilarMatch.from_group(g) for g in groups]
