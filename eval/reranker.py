@@ -200,7 +200,7 @@ def train_reranker(
     tokenizer.enable_padding(pad_id=pad_id, pad_token="<pad>")
 
     prompts = json.loads((model_dir / "config_sentence_transformers.json").read_text())["prompts"]
-    prefixes = (prompts.get("query", "query: "), prompts.get("passage", "passage: "))
+    prefixes = (prompts["query"], prompts["passage"])  # declared by the built model
     model = cross_encoder(model_dir, config.layers, kept)
     say(f"training on {len(groups)} questions x {1 + config.negatives} passages")
     training = train(

@@ -123,16 +123,22 @@ class Indexer:
         it for every file before any is indexed, so one bad file refuses the upload."""
         import ingest as ingest_pkg
 
-        parsed = ingest_pkg.parse_bytes(
-            name,
-            data,
+        parsed = self._parse(Path(ingest_pkg.check_upload_name(name)), data)
+        return Upload(name=name, data=data, parsed=parsed)
+
+    def _parse(self, path: Path, data: bytes) -> ParsedDocument:
+        """``data`` (the bytes of ``path``, read once) parsed with this indexer's chunking."""
+        import ingest as ingest_pkg
+
+        return ingest_pkg.parse_file(
+            path,
+            data=data,
             count_tokens=self.embedder.count_tokens,
             max_tokens=self.max_tokens,
             overlap_tokens=self.overlap_tokens,
             windows=self.windows,
             limits=self.read_limits,
         )
-        return Upload(name=name, data=data, parsed=parsed)
 
     def ingest_uploads(
         self, uploads: Sequence[Upload], *, refused: Sequence[tuple[str, str]] = ()
@@ -293,14 +299,7 @@ class Indexer:
                     plan.moves[stem] = source
                 continue
             try:
-                parsed = ingest_pkg.parse_file(
-                    path,
-                    count_tokens=self.embedder.count_tokens,
-                    max_tokens=self.max_tokens,
-                    overlap_tokens=self.overlap_tokens,
-                    windows=self.windows,
-                    limits=self.read_limits,
-                )
+                parsed = self._parse(path, data)  # the bytes hashed above, not re-read
             except IngestError as exc:
                 report.skipped.append((label, str(exc)))
                 continue

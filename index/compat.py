@@ -25,7 +25,7 @@ from ingest.embed import Embedder
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PROBE_MIN_COSINE", "PROBE_TEXT", "check_compatible", "model_fields", "prompts_of"]
+__all__ = ["PROBE_MIN_COSINE", "PROBE_TEXT", "check_compatible", "model_fields"]
 
 #: The text whose vector the manifest records (embedded as a passage).
 PROBE_TEXT = "PartnerSearch probe — l’Inserm signe une convention de partenariat avec la Région."
@@ -42,14 +42,9 @@ def model_fields(embedder: Embedder) -> dict[str, Any]:
         "fingerprint": embedder.fingerprint(),
         "backend": embedder.backend,
         "dim": embedder.dim,
-        "prompts": prompts_of(embedder),
+        "prompts": dict(embedder.prompts),
         "probe": [round(float(x), 6) for x in probe],
     }
-
-
-def prompts_of(embedder: Embedder) -> dict[str, str]:
-    """The prompts an embedder puts before queries and passages ({} for models without)."""
-    return dict(embedder.prompts)
 
 
 def check_compatible(manifest: dict[str, Any], embedder: Embedder, data_dir: Path) -> None:
@@ -63,10 +58,10 @@ def check_compatible(manifest: dict[str, Any], embedder: Embedder, data_dir: Pat
             f"configured model is '{configured}', dim {embedder.dim}; {fix}"
         )
     recorded_prompts = manifest.get("prompts")
-    if recorded_prompts is not None and recorded_prompts != prompts_of(embedder):
+    if recorded_prompts is not None and recorded_prompts != dict(embedder.prompts):
         raise IndexMismatchError(
             f"index in {data_dir} was embedded with prompts {recorded_prompts} but the "
-            f"configured model '{configured}' uses {prompts_of(embedder)}; check the model's "
+            f"configured model '{configured}' uses {dict(embedder.prompts)}; check the model's "
             f"config_sentence_transformers.json or {fix}"
         )
     # A manifest from before prompts were recorded is checked by its probe (a passage,

@@ -478,7 +478,3 @@ class Searcher:
         """chunk_id of each chunk row of the current snapshot."""
         state = self._state
         return [state.chunks.key(int(r), state.doc_ids) for r in np.asarray(rows).tolist()]
-
-    def hits_for(self, rows: np.ndarray, scores: np.ndarray) -> list[Hit]:
-        """Hits for chunk rows of the current snapshot (as returned by :meth:`fuse`)."""
-        return make_hits(self._state, rows, scores, {})

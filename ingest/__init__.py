@@ -15,7 +15,6 @@ from ingest.pipeline import (
     check_upload_name,
     content_hash,
     iter_input_files,
-    parse_bytes,
     parse_file,
 )
 from ingest.readers import SUPPORTED_SUFFIXES
@@ -37,6 +36,5 @@ __all__ = [
     "content_hash",
     "iter_input_files",
     "load_embedder",
-    "parse_bytes",
     "parse_file",
 ]

@@ -1,4 +1,4 @@
-"""parse_file / parse_bytes: one input file -> cleaned Document, its chunks and sentences.
+"""parse_file: one input file (or upload) -> cleaned Document, its chunks and sentences.
 
 ``check_upload_name`` is the one rule for a file name that comes from outside (an
 upload): a plain name of a supported type, refused rather than repaired.
@@ -11,7 +11,6 @@ import logging
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any
 
 from ingest.chunk import chunk_document
 from ingest.clean import clean_text, looks_like_markdown
@@ -28,7 +27,6 @@ __all__ = [
     "check_upload_name",
     "content_hash",
     "iter_input_files",
-    "parse_bytes",
     "parse_file",
 ]
 
@@ -105,11 +103,14 @@ def parse_file(
     overlap_tokens: int = 30,
     limits: ReadLimits | None = None,
     windows: tuple[int, int] | None = None,
+    data: bytes | None = None,
 ) -> ParsedDocument:
     """Read, clean, detect language, extract metadata, chunk and split ``path`` into
     sentences. ``count_tokens`` is the embedder's passage token counter; no chunk exceeds
     ``max_tokens`` of it. ``limits`` bounds what a .docx may expand to (default ReadLimits()).
-    ``windows`` = (size, stride) makes the passages sliding sentence windows.
+    ``windows`` = (size, stride) makes the passages sliding sentence windows. With
+    ``data`` (an upload, already in memory) nothing is read: ``path`` only names the
+    document (its stem is the id) and every error.
 
     Raises IngestError ("<path>: <reason>") for an unknown type, a missing, empty,
     encrypted, corrupt, oversized or undecodable file, one with no text left after
@@ -117,45 +118,17 @@ def parse_file(
     package, a parser bug): one bad file never stops a batch.
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise IngestError(f"{path}: no such file") from exc
-    except IsADirectoryError as exc:
-        raise IngestError(f"{path}: is a directory; pass it to iter_input_files") from exc
-    except OSError as exc:
-        raise IngestError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
-    options = {"max_tokens": max_tokens, "overlap_tokens": overlap_tokens, "windows": windows}
-    return _parse_guarded(path, data, count_tokens, limits, **options)
-
-
-def parse_bytes(
-    name: str,
-    data: bytes,
-    *,
-    count_tokens: Callable[[str], int],
-    max_tokens: int = 200,
-    overlap_tokens: int = 30,
-    limits: ReadLimits | None = None,
-    windows: tuple[int, int] | None = None,
-) -> ParsedDocument:
-    """``parse_file`` for content that never was a file here (an upload): ``name`` passes
-    ``check_upload_name`` and names the document (its stem is the id) and every error."""
-    options = {"max_tokens": max_tokens, "overlap_tokens": overlap_tokens, "windows": windows}
-    return _parse_guarded(Path(check_upload_name(name)), data, count_tokens, limits, **options)
-
-
-def _parse_guarded(
-    path: Path,
-    data: bytes,
-    count_tokens: Callable[[str], int],
-    limits: ReadLimits | None,
-    **options: Any,
-) -> ParsedDocument:
-    """Any failure while parsing is this file's IngestError, never the batch's crash."""
+    if data is None:
+        data = _read(path)
     try:
         return _parse(
-            path, data, count_tokens=count_tokens, limits=limits or ReadLimits(), **options
+            path,
+            data,
+            count_tokens=count_tokens,
+            max_tokens=max_tokens,
+            overlap_tokens=overlap_tokens,
+            limits=limits or ReadLimits(),
+            windows=windows,
         )
     except IngestError:
         raise
@@ -171,6 +144,17 @@ def _parse_guarded(
             f"{path}: could not be read ({type(exc).__name__}: {exc}); "
             "the server log has the details"
         ) from exc
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise IngestError(f"{path}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise IngestError(f"{path}: is a directory; pass it to iter_input_files") from exc
+    except OSError as exc:
+        raise IngestError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
 
 
 def _markdown(raw: RawDocument, path: Path) -> bool:

@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from index.rerank import PairScorer
 from ingest.embed import DEFAULT_MODEL, Embedder
 from service.answer_model import load_answer_model
-from service.errors import ERROR_RESPONSES, ApiError, install_error_handlers
+from service.errors import ERROR_RESPONSES, install_error_handlers
 from service.metrics import Metrics, MetricsMiddleware
 from service.middleware import SECURITY_HEADERS, SecurityHeaders, WriteGuard
 from service.nlp import load_entity_tagger
@@ -39,7 +39,7 @@ from service.wiring import load_e5, load_reranker, use_embedder_for
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SECURITY_HEADERS", "ApiError", "create_app"]
+__all__ = ["create_app"]
 
 
 def _project_version() -> str:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import ingest.pipeline
 from index import Indexer, Searcher
 from index.snapshot import STORE
 from index.store import Store
-from ingest import check_upload_name, parse_bytes
+from ingest import check_upload_name, parse_file
 from ingest.embed import HashEmbedder
 from ingest.errors import FileNameError, IngestError, UnsupportedFileTypeError
 
@@ -36,12 +38,12 @@ def test_an_unsupported_type_is_refused_with_status_415():
     assert (err.value.status, err.value.code) == (415, "unsupported_file_type")
 
 
-def test_parse_bytes_names_the_upload_in_its_document_and_errors():
-    parsed = parse_bytes("normandie.txt", TEXT, count_tokens=lambda t: len(t.split()))
+def test_an_upload_parsed_from_memory_is_named_by_its_file_name():
+    parsed = parse_file(Path("normandie.txt"), data=TEXT, count_tokens=lambda t: len(t.split()))
     assert parsed.document.doc_id == "normandie"
     assert "six ans" in parsed.document.text
     with pytest.raises(IngestError, match=r"^vide\.txt: file is empty$"):
-        parse_bytes("vide.txt", b"  \n", count_tokens=len)
+        parse_file(Path("vide.txt"), data=b"  \n", count_tokens=len)
 
 
 def test_the_indexer_applies_the_same_rule(tmp_path):

@@ -27,7 +27,7 @@ from test_ingest_hostile import _bomb
 
 from ingest.embed import HashEmbedder
 from service import create_app
-from service.app import SECURITY_HEADERS
+from service.middleware import SECURITY_HEADERS
 
 _settings = api_settings
 
