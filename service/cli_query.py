@@ -8,54 +8,38 @@ import typer
 
 from index.types import AskMode, Mode
 from service import cli_common as common
+from service.cli_common import QueryRun
 
 
+@common.query_command
 def search_cmd(
-    ctx: typer.Context,
     query: Annotated[str, typer.Argument(help="words or a question, French or English")],
-    k: common.K = 10,
+    *,
+    run: QueryRun,
     mode: Annotated[
         Mode | None, typer.Option(help="retrieval mode (default PARTNERSEARCH_DEFAULT_MODE)")
     ] = None,
-    lang: common.FilterLang = None,
-    doc_type: common.FilterType = None,
-    date_from: common.FilterFrom = None,
-    date_to: common.FilterTo = None,
-    partner: common.FilterPartner = None,
-    doc: common.FilterDoc = None,
-    as_json: common.Json = False,
 ) -> None:
     """Ranked passages, each cited by document id, date and character span."""
     from service.schemas import HitOut, SearchResponse
 
-    settings = common.settings()
-    common.check_query(query, settings)
-    filters = common.cli_filters(lang, doc_type, date_from, date_to, partner, doc)
-    chosen = mode or settings.default_mode
-    _, searcher = common.guarded(common.open_index, ctx, settings, rerank=chosen == "rerank")
-    hits, took = common.timed(searcher.search, query, k=k, mode=chosen, filters=filters)
-    if as_json:
+    chosen = mode or run.settings.default_mode
+    _, searcher = run.open_index(rerank=chosen == "rerank")
+    hits, took = common.timed(searcher.search, query, k=run.k, mode=chosen, filters=run.filters)
+    if run.as_json:
         response = SearchResponse(results=[HitOut.from_hit(h) for h in hits], took_ms=took)
         typer.echo(response.model_dump_json(indent=2))
         return
     if not hits:
         typer.echo("no results")
-    for rank, hit in enumerate(hits, start=1):
-        typer.echo(f"{rank}. {hit.title}  {common.cite(hit.doc_id, hit.date, hit.start, hit.end)}")
-        typer.echo(f"   {common.one_line(hit.text)}")
+    common.print_hits(hits)
 
 
+@common.query_command
 def ask_cmd(
-    ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="a question, French or English")],
-    k: common.K = 10,
-    lang: common.FilterLang = None,
-    doc_type: common.FilterType = None,
-    date_from: common.FilterFrom = None,
-    date_to: common.FilterTo = None,
-    partner: common.FilterPartner = None,
-    doc: common.FilterDoc = None,
-    as_json: common.Json = False,
+    *,
+    run: QueryRun,
     mode: Annotated[
         AskMode | None,
         typer.Option(help="retrieval read: hybrid or rerank (default PARTNERSEARCH_ASK_MODE)"),
@@ -66,24 +50,22 @@ def ask_cmd(
     from service.answer_model import load_answer_model
     from service.schemas import AskResponse
 
-    settings = common.settings()
-    common.check_query(question, settings)
-    filters = common.cli_filters(lang, doc_type, date_from, date_to, partner, doc)
+    settings = run.settings
     model = common.guarded(load_answer_model, settings.answer_model_path())
     chosen = mode or settings.ask_mode
-    embedder, searcher = common.guarded(common.open_index, ctx, settings, rerank=chosen == "rerank")
+    embedder, searcher = run.open_index(rerank=chosen == "rerank")
     result, took = common.timed(
         answer_question,
         searcher,
         embedder,
         question,
-        k=k,
-        filters=filters,
+        k=run.k,
+        filters=run.filters,
         threshold=settings.answer_threshold,
         model=model,
         mode=chosen,
     )
-    if as_json:
+    if run.as_json:
         typer.echo(AskResponse.from_result(result, took_ms=took).model_dump_json(indent=2))
         return
     if result.answer is None:
@@ -102,44 +84,31 @@ def ask_cmd(
             typer.echo(f"  {sp.type}: {sp.text}  [chars {sp.start}–{sp.end}]")
     if result.passages:
         typer.echo("supporting passages:")
-    for rank, p in enumerate(result.passages, start=1):
-        h = p.hit
-        typer.echo(f"{rank}. {h.title}  {common.cite(h.doc_id, h.date, h.start, h.end)}")
-        typer.echo(f"   {common.one_line(p.hit.text)}")
+    common.print_hits([p.hit for p in result.passages])
 
 
+@common.query_command
 def similar_cmd(
-    ctx: typer.Context,
     text: Annotated[str, typer.Argument(help="a sentence to find precedent wordings for")],
-    k: common.K = 10,
-    lang: common.FilterLang = None,
-    doc_type: common.FilterType = None,
-    date_from: common.FilterFrom = None,
-    date_to: common.FilterTo = None,
-    partner: common.FilterPartner = None,
-    doc: common.FilterDoc = None,
-    as_json: common.Json = False,
+    *,
+    run: QueryRun,
 ) -> None:
     """Closest earlier sentences across documents and languages, duplicates collapsed."""
     from service.schemas import SimilarMatch, SimilarResponse
     from service.similar import similar_wordings
 
-    settings = common.settings()
-    common.check_query(text, settings)
-    filters = common.cli_filters(lang, doc_type, date_from, date_to, partner, doc)
-    _, searcher = common.guarded(common.open_index, ctx, settings)
+    _, searcher = run.open_index()
     groups, took = common.timed(
         similar_wordings,
         searcher,
         text,
-        k=k,
-        filters=filters,
-        dup_overlap=settings.similar_dup_overlap,
+        k=run.k,
+        filters=run.filters,
+        dup_overlap=run.settings.similar_dup_overlap,
     )
-    if as_json:
+    if run.as_json:
         matches = [SimilarMatch.from_group(g) for g in groups]
-        response = SimilarResponse(results=matches, took_ms=took)
-        typer.echo(response.model_dump_json(indent=2))
+        typer.echo(SimilarResponse(results=matches, took_ms=took).model_dump_json(indent=2))
         return
     if not groups:
         typer.echo("no results")

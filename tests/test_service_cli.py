@@ -108,6 +108,43 @@ def test_bad_input_prints_one_error_line_and_exits_1(run, args, message):
     assert len(result.output.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("command", ["search", "ask", "similar"])
+def test_every_query_command_applies_the_filter_options(run, command):
+    """The filter options are declared once (cli_common.query_command) and reach each
+    command as one Filters: --doc keeps one document, a blank --partner is refused."""
+    result = run(command, BOILERPLATE_FR, "--json", "--doc", "lille_protocol", "--k", "5")
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    if command == "similar":
+        cited = {o["doc_id"] for m in body["results"] for o in m["occurrences"]}
+    elif command == "ask":
+        cited = {p["doc_id"] for p in body["passages"]}
+    else:
+        cited = {h["doc_id"] for h in body["results"]}
+    assert cited == {"lille_protocol"}
+    refused = run(command, "Inserm", "--partner", "  ")
+    assert refused.exit_code == 1
+    assert refused.output.startswith("error: ")
+    assert "partner" in refused.output
+
+
+@pytest.mark.parametrize("command", ["search", "ask"])
+def test_query_command_help_lists_the_shared_options_then_the_mode(run, command):
+    result = run(command, "--help")
+    names = re.findall(r"--(k|lang|type|from|to|partner|doc|json|mode)\b", result.output)
+    assert names[names.index("k") :][:9] == [
+        "k",
+        "lang",
+        "type",
+        "from",
+        "to",
+        "partner",
+        "doc",
+        "json",
+        "mode",
+    ]
+
+
 def test_missing_index_is_one_error_line(run, monkeypatch, tmp_path):
     monkeypatch.setenv("PARTNERSEARCH_DATA_DIR", str(tmp_path / "none"))
     result = run("search", "Inserm")
