@@ -13,43 +13,40 @@ from typing import ClassVar
 
 
 class PartnerSearchError(Exception):
-    """Base of every error PartnerSearch raises on purpose; the message names value and fix."""
+    """Base of every error PartnerSearch raises on purpose; the message names value and fix.
+
+    A subclass names its answer in its header:
+    ``class IndexNotFoundError(PartnerSearchError, status=503, code="index_not_ready")``;
+    one that names none answers as its parent does.
+    """
 
     status: ClassVar[int] = 400
     code: ClassVar[str] = "bad_request"
 
+    def __init_subclass__(cls, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init_subclass__()
+        if status is not None:
+            cls.status = status
+        if code is not None:
+            cls.code = code
 
-class ModelBuildError(PartnerSearchError):
+
+class ModelBuildError(PartnerSearchError, status=503, code="model_unavailable"):
     """The embedding model could not be built or loaded."""
 
-    status = 503
-    code = "model_unavailable"
 
-
-class IngestError(PartnerSearchError):
+class IngestError(PartnerSearchError, status=422, code="unreadable_file"):
     """One input file could not be read or cleaned; the run goes on with the others."""
 
-    status = 422
-    code = "unreadable_file"
 
-
-class FileLimitError(IngestError):
+class FileLimitError(IngestError, status=413, code="file_over_limits"):
     """An input file is over a size or complexity limit (a .docx that expands too far)."""
 
-    status = 413
-    code = "file_over_limits"
 
-
-class FileNameError(IngestError):
+class FileNameError(IngestError, status=400, code="bad_filename"):
     """An upload's file name is not a plain name (directories, a leading dot, control
     characters); refused, never repaired."""
 
-    status = 400
-    code = "bad_filename"
 
-
-class UnsupportedFileTypeError(IngestError):
+class UnsupportedFileTypeError(IngestError, status=415, code="unsupported_file_type"):
     """A file type PartnerSearch cannot read."""
-
-    status = 415
-    code = "unsupported_file_type"

@@ -31,11 +31,8 @@ __all__ = [
 ]
 
 
-class AnswerModelError(PartnerSearchError):
+class AnswerModelError(PartnerSearchError, status=503, code="answer_model_unavailable"):
     """The answer-selection artifact is missing, corrupt or from another feature set."""
-
-    status = 503
-    code = "answer_model_unavailable"
 
 
 class ApiError(PartnerSearchError):
