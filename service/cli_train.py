@@ -285,30 +285,17 @@ def train_reranker_cmd(
     threads: Annotated[int | None, typer.Option("--threads", min=1, max=64)] = None,
 ) -> None:
     """Train the rerank stage's cross-encoder from e5-small on PIAF; write the artifact."""
+    from dataclasses import fields
+
     from eval.reranker import RerankerConfig, render_report, summary, train_reranker
     from eval.run import default_work_dir
     from service.wiring import DEFAULT_RERANKER_DIR
 
     settings = common.settings()
-    given = {
-        "seed": seed,
-        "layers": layers,
-        "max_tokens": max_tokens,
-        "negatives": negatives,
-        "epochs": epochs,
-        "max_questions": max_questions,
-        "eval_questions": eval_questions,
-        "held_out": held_out,
-        "mine_depth": mine_depth,
-        "batch_questions": batch_questions,
-        "lr": lr,
-        "head_lr": head_lr,
-        "warmup": warmup,
-        "ascii_top": ascii_top,
-        "top_n": top_n,
-        "threads": threads,
-    }
-    config = RerankerConfig(**{k: v for k, v in given.items() if v is not None})
+    # The options named like a RerankerConfig field, as given (None: the config's default).
+    names = {f.name for f in fields(RerankerConfig)}
+    given = {k: v for k, v in ctx.params.items() if k in names and v is not None}
+    config = RerankerConfig(**given)
     target = out or DEFAULT_RERANKER_DIR
     try:
         manifest = train_reranker(

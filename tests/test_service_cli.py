@@ -168,3 +168,24 @@ def test_train_commands_find_piaf_beside_the_repository_from_any_folder(tmp_path
     assert default_piaf() == repo.parent / "shared" / "evaldata" / "piaf_v1.1"
     monkeypatch.setenv("PARTNERSEARCH_EVALDATA", str(tmp_path / "suite"))
     assert default_piaf() == tmp_path / "suite" / "piaf_v1.1"
+
+
+def test_train_reranker_options_reach_its_config_and_the_rest_keep_the_defaults(
+    monkeypatch, tmp_path
+):
+    from eval.errors import EvalDataError
+    from eval.reranker import RerankerConfig
+
+    seen = {}
+
+    def fake_train(settings, **kwargs):
+        seen.update(kwargs)
+        raise EvalDataError("stopped by the test")
+
+    monkeypatch.setattr("eval.reranker.train_reranker", fake_train)
+    args = ["train-reranker", "--piaf", str(tmp_path), "--layers", "1", "--lr", "0.0001"]
+    result = CliRunner().invoke(app, [*args, "--seed", "3"])
+    assert result.exit_code == 1
+    assert "stopped by the test" in result.output
+    assert seen["config"] == RerankerConfig(layers=1, lr=0.0001, seed=3)
+    assert seen["piaf"] == tmp_path
