@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from ingest.clean import word_set
 from ingest.lang import detect_lang
 from ingest.types import Chunk, Document, Lang, Sentence
 
@@ -59,12 +60,10 @@ class Segment:
 
 
 # Abbreviations after which a period does not end a sentence (compared in lower case).
-_ABBREVIATIONS = frozenset(
-    (  # noqa: SIM905 - a word list reads better as text
-        "pr dr m mm mme mmes mlle mlles st ste prof mr mrs ms jr sr etc cf vol p pp n° no nos"
-        " fig env av apr art éd ed inc ltd co corp vs dept réf ref tél tel ex approx chap al"
-        " op cit resp hab"
-    ).split()
+_ABBREVIATIONS = word_set(
+    "pr dr m mm mme mmes mlle mlles st ste prof mr mrs ms jr sr etc cf vol p pp n° no nos"
+    " fig env av apr art éd ed inc ltd co corp vs dept réf ref tél tel ex approx chap al"
+    " op cit resp hab"
 )
 # Terminal punctuation, possibly closed by quotes or brackets ("fin. »", "fin.)").
 _TERMINATOR = re.compile(r"[.!?…]+(?:[ \u00a0\u202f]?[»”\"’)\]])*(?=\s)")

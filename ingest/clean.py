@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CleanResult", "clean_text", "fold", "looks_like_markdown"]
+__all__ = ["CleanResult", "clean_text", "fold", "looks_like_markdown", "word_set"]
 
 _LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss"})
 
@@ -29,6 +29,12 @@ def fold(text: str) -> str:
     wording keys all compare text through it."""
     decomposed = unicodedata.normalize("NFKD", text.translate(_LIGATURES).lower())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def word_set(text: str) -> frozenset[str]:
+    """The words of ``text``, split on whitespace: the project's word lists are written
+    as running text, which reads better than a column of quoted strings."""
+    return frozenset(text.split())
 
 
 Removed = str  # one of the keys of _KINDS below
@@ -83,11 +89,9 @@ _BACK_TO_TOP = re.compile(
     r"|back\s+to\s+top|top\s+of\s+page)\s*[\^↑▲]?$",
     re.IGNORECASE,
 )
-_EDIT_WORDS = frozenset(
-    (  # noqa: SIM905 - a word list reads better as text
-        "voir modifier créer ici editer éditer supprimer edit view create delete here"
-        " historique history"
-    ).split()
+_EDIT_WORDS = word_set(
+    "voir modifier créer ici editer éditer supprimer edit view create delete here"
+    " historique history"
 )
 _LINK_LABEL = re.compile(
     r"^(?:pour\s+)?en\s+savoir\s+plus|^lire\s+la\s+suite|^read\s+more|^learn\s+more"

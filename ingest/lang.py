@@ -7,6 +7,7 @@ import logging
 import re
 from collections.abc import Callable
 
+from ingest.clean import word_set
 from ingest.types import Lang
 
 logger = logging.getLogger(__name__)
@@ -23,16 +24,12 @@ _RUNNER_UP = 0.2
 
 # Function words that only French (resp. English) uses among the languages likely here;
 # shared ones ("de", "la", "en", "que", "is") are left out on purpose.
-_FR_WORDS = frozenset(
-    (  # noqa: SIM905 - a word list reads better as text
-        "les des et est une du pour dans qui sur aux avec cette sont ont leur leurs nous ses"
-        " ces été être"
-    ).split()
+_FR_WORDS = word_set(
+    "les des et est une du pour dans qui sur aux avec cette sont ont leur leurs nous ses"
+    " ces été être"
 )
-_EN_WORDS = frozenset(
-    (  # noqa: SIM905 - a word list reads better as text
-        "the and of to are for with that this from was were have has by which their our we"
-    ).split()
+_EN_WORDS = word_set(
+    "the and of to are for with that this from was were have has by which their our we"
 )
 _WORD = re.compile(r"[^\W\d_]+")
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from ingest.clean import word_set
 from ingest.types import DocType, Person
 
 logger = logging.getLogger(__name__)
@@ -302,12 +303,10 @@ _ROLE_THEN_NAME = re.compile(
     rf"(?P<role>(?<![\w-]){_ROLE_WORD}{_ROLE_TAIL}),\s+{_HONORIFIC}\s+(?P<name>{_NAME})"
 )
 _HONORIFIC_NAME = re.compile(rf"(?<![\w.]){_HONORIFIC}\s+(?P<name>{_NAME})")
-_ORG_WORDS = frozenset(
-    (  # noqa: SIM905 - a word list reads better as text
-        "université university universities région region chu inserm institut institute"
-        " fondation foundation centre center conseil council ministère ministry l la le les"
-        " the un une de du des et"
-    ).split()
+_ORG_WORDS = word_set(
+    "université university universities région region chu inserm institut institute"
+    " fondation foundation centre center conseil council ministère ministry l la le les"
+    " the un une de du des et"
 )
 _MAX_ROLE = 120
 
