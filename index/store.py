@@ -24,7 +24,17 @@ __all__ = ["SCHEMA_VERSION", "DocumentRow", "PassageRow", "Store", "StoredFile"]
 
 SCHEMA_VERSION = 1
 
-_SCHEMA = """
+# The columns of a verbatim span of one document, shared by chunks and sentences.
+_SPAN_COLUMNS = """
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    page INTEGER,
+    lang TEXT NOT NULL"""
+
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
     doc_id TEXT PRIMARY KEY,
@@ -43,27 +53,13 @@ CREATE TABLE IF NOT EXISTS documents (
 );
 CREATE TABLE IF NOT EXISTS chunks (
     vid INTEGER PRIMARY KEY,
-    chunk_id TEXT NOT NULL UNIQUE,
-    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
-    ordinal INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    start INTEGER NOT NULL,
-    "end" INTEGER NOT NULL,
-    page INTEGER,
-    lang TEXT NOT NULL,
+    chunk_id TEXT NOT NULL UNIQUE,{_SPAN_COLUMNS},
     terms TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id, ordinal);
 CREATE TABLE IF NOT EXISTS sentences (
     vid INTEGER PRIMARY KEY,
-    sentence_id TEXT NOT NULL UNIQUE,
-    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
-    ordinal INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    start INTEGER NOT NULL,
-    "end" INTEGER NOT NULL,
-    page INTEGER,
-    lang TEXT NOT NULL
+    sentence_id TEXT NOT NULL UNIQUE,{_SPAN_COLUMNS}
 );
 CREATE INDEX IF NOT EXISTS sentences_by_doc ON sentences(doc_id, start);
 CREATE TABLE IF NOT EXISTS ingest_runs (
