@@ -14,9 +14,12 @@ import logging
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from ingest.types import Document, ParsedDocument, Person, Sentence
+
+if TYPE_CHECKING:
+    from index.types import IngestReport
 
 logger = logging.getLogger(__name__)
 
@@ -294,27 +297,19 @@ class Store:
     def set_source(self, doc_id: str, source: str) -> None:
         self.conn.execute("UPDATE documents SET source = ? WHERE doc_id = ?", (source, doc_id))
 
-    def record_run(
-        self,
-        snapshot_id: str,
-        *,
-        files_read: int,
-        added: Sequence[str],
-        updated: Sequence[str],
-        removed: Sequence[str],
-        skipped: Sequence[tuple[str, str]],
-    ) -> None:
+    def record_run(self, snapshot_id: str, report: IngestReport) -> None:
+        """The run log's row: what ``report`` says this run read, changed and refused."""
         self.conn.execute(
             "INSERT INTO ingest_runs(snapshot_id, finished_at, files_read, added, updated, "
             "removed, skipped) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 snapshot_id,
                 dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                files_read,
-                json.dumps(list(added)),
-                json.dumps(list(updated)),
-                json.dumps(list(removed)),
-                json.dumps([list(s) for s in skipped], ensure_ascii=False),
+                report.files_read,
+                json.dumps(list(report.added)),
+                json.dumps(list(report.updated)),
+                json.dumps(list(report.removed)),
+                json.dumps([list(s) for s in report.skipped], ensure_ascii=False),
             ),
         )
 

@@ -171,15 +171,8 @@ class SnapshotWriter:
                     new_sent_vids.append(sv)
                 for doc_id, source in plan.moves.items():
                     store.set_source(doc_id, source)
-                store.record_run(
-                    snapshot_id,
-                    files_read=report.files_read,
-                    added=report.added,
-                    updated=report.updated,
-                    removed=plan.removed,
-                    skipped=report.skipped,
-                )
-            report.removed = list(plan.removed)
+                report.removed = list(plan.removed)
+                store.record_run(snapshot_id, report)
             snapshot.checkpoint("store_written")
 
             dim = self.embedder.dim

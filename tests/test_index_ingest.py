@@ -101,6 +101,34 @@ def test_prune_removes_documents_whose_files_are_gone(tmp_path, corpus_copy, has
     assert searcher.search("Roquette Merck", k=5, mode="lexical") == []
 
 
+def test_each_snapshot_logs_its_run_as_the_report_says(tmp_path, corpus_copy, hash_embedder):
+    import json
+
+    from index.snapshot import STORE
+    from index.store import Store
+
+    data = tmp_path / "data"
+    indexer = Indexer(data, hash_embedder)
+    indexer.ingest([corpus_copy])
+    (corpus_copy / f"{INTERVIEW}.txt").unlink()
+    path = corpus_copy / f"{NORMANDY}.txt"
+    path.write_text(path.read_text(encoding="utf-8") + "\nUne phrase de plus.", encoding="utf-8")
+    report = indexer.ingest([corpus_copy], prune=True)
+    store = Store.open_readonly(data / "snapshots" / report.snapshot_id / STORE)
+    try:
+        rows = store.conn.execute(
+            "SELECT files_read, added, updated, removed, skipped FROM ingest_runs ORDER BY run_id"
+        ).fetchall()
+    finally:
+        store.close()
+    assert len(rows) == 2  # the previous snapshot's log is carried over
+    files_read, added, updated, removed, skipped = rows[-1]
+    assert files_read == report.files_read == 4
+    assert (json.loads(added), json.loads(updated)) == ([], [NORMANDY])
+    assert json.loads(removed) == [INTERVIEW]
+    assert json.loads(skipped) == []
+
+
 def test_prune_only_touches_the_folders_given(tmp_path, corpus_copy, hash_embedder) -> None:
     data = tmp_path / "data"
     other = tmp_path / "other"
