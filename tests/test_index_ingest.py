@@ -25,6 +25,15 @@ def corpus_copy(tmp_path, corpus_dir) -> Path:
     return dest
 
 
+@pytest.fixture()
+def ingested(tmp_path, corpus_copy, hash_embedder) -> tuple[Path, Indexer]:
+    """The corpus copy ingested once into tmp_path/data: the data folder and its Indexer."""
+    data = tmp_path / "data"
+    indexer = Indexer(data, hash_embedder)
+    indexer.ingest([corpus_copy])
+    return data, indexer
+
+
 def _chunk_ids(data: Path, embedder) -> list[str]:
     searcher = Searcher.open(data, embedder)
     return sorted(h.chunk_id for h in searcher.search("Inserm", k=200, mode="dense"))
@@ -51,10 +60,8 @@ def test_second_ingest_of_the_same_corpus_embeds_nothing(tmp_path, corpus_copy, 
     assert _chunk_ids(tmp_path / "data", hash_embedder) == ids_before
 
 
-def test_ids_are_stable_across_a_rebuild(tmp_path, corpus_copy, hash_embedder) -> None:
-    data = tmp_path / "data"
-    indexer = Indexer(data, hash_embedder)
-    indexer.ingest([corpus_copy])
+def test_ids_are_stable_across_a_rebuild(ingested, corpus_copy, hash_embedder) -> None:
+    data, indexer = ingested
     searcher = Searcher.open(data, hash_embedder)
     dense_ids = DenseIndex.load(data / "snapshots" / searcher.snapshot_id / "chunks.faiss")
     before = sorted(dense_ids.all_vectors()[0].tolist())
@@ -66,10 +73,8 @@ def test_ids_are_stable_across_a_rebuild(tmp_path, corpus_copy, hash_embedder) -
     assert _chunk_ids(data, hash_embedder) == chunks_before
 
 
-def test_changed_file_replaces_its_chunks(tmp_path, corpus_copy, hash_embedder) -> None:
-    data = tmp_path / "data"
-    indexer = Indexer(data, hash_embedder)
-    indexer.ingest([corpus_copy])
+def test_changed_file_replaces_its_chunks(ingested, corpus_copy, hash_embedder) -> None:
+    data, indexer = ingested
     path = corpus_copy / f"{NORMANDY}.txt"
     path.write_text(
         " Le 3 mars 2025\n\nLa Région Normandie et l’Inserm prolongent leur accord.\n\n"
@@ -86,10 +91,8 @@ def test_changed_file_replaces_its_chunks(tmp_path, corpus_copy, hash_embedder) 
     assert searcher.search("Hervé Morin", k=5, mode="lexical") == []
 
 
-def test_prune_removes_documents_whose_files_are_gone(tmp_path, corpus_copy, hash_embedder):
-    data = tmp_path / "data"
-    indexer = Indexer(data, hash_embedder)
-    indexer.ingest([corpus_copy])
+def test_prune_removes_documents_whose_files_are_gone(ingested, corpus_copy, hash_embedder):
+    data, indexer = ingested
     (corpus_copy / f"{INTERVIEW}.txt").unlink()
     kept = indexer.ingest([corpus_copy])
     assert kept.removed == [] and kept.documents == 5
@@ -101,15 +104,13 @@ def test_prune_removes_documents_whose_files_are_gone(tmp_path, corpus_copy, has
     assert searcher.search("Roquette Merck", k=5, mode="lexical") == []
 
 
-def test_each_snapshot_logs_its_run_as_the_report_says(tmp_path, corpus_copy, hash_embedder):
+def test_each_snapshot_logs_its_run_as_the_report_says(ingested, corpus_copy, hash_embedder):
     import json
 
     from index.snapshot import STORE
     from index.store import Store
 
-    data = tmp_path / "data"
-    indexer = Indexer(data, hash_embedder)
-    indexer.ingest([corpus_copy])
+    data, indexer = ingested
     (corpus_copy / f"{INTERVIEW}.txt").unlink()
     path = corpus_copy / f"{NORMANDY}.txt"
     path.write_text(path.read_text(encoding="utf-8") + "\nUne phrase de plus.", encoding="utf-8")
