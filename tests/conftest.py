@@ -81,3 +81,20 @@ def corpus_index_dir(tmp_path_factory, real_embedder, use_embedder, corpus_dir) 
     if report.skipped or report.documents != 5:
         raise RuntimeError(f"corpus index incomplete: {report}")
     return data_dir
+
+
+@pytest.fixture()
+def write_index(tmp_path: Path) -> Path:
+    """A fresh small index (tests/service_testdata.py) per test, for tests that write."""
+    from service_testdata import index_in
+
+    return index_in(tmp_path)
+
+
+@pytest.fixture()
+def writer(write_index: Path):
+    """A TestClient of the service over ``write_index``."""
+    from service_testdata import api_client
+
+    with api_client(write_index) as c:
+        yield c

@@ -343,25 +343,29 @@ def test_docx_convention(tmp_path: Path) -> None:
         assert doc.text[c.start : c.end] == c.text
 
 
-def test_docx_that_is_not_a_zip_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "fake.docx"
+def _text_renamed(path: Path) -> None:
     path.write_text("Ceci est un texte brut renommé en .docx", "utf-8")
-    with pytest.raises(
-        IngestError,
-        match=rf"^{re.escape(str(path))}: not a valid \.docx file \(not a Word zip package\)$",
-    ):
-        _parse(path)
 
 
-def test_zip_that_is_not_a_docx_is_refused(tmp_path: Path) -> None:
+def _zip_without_word(path: Path) -> None:
     import zipfile
 
-    path = tmp_path / "archive.docx"
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("hello.txt", "not a word document")
+
+
+@pytest.mark.parametrize(
+    "make,why",
+    [
+        (_text_renamed, r"not a Word zip package\)$"),
+        (_zip_without_word, r"a zip archive without a Word document"),
+    ],
+)
+def test_docx_that_is_not_a_word_package_is_refused(tmp_path: Path, make, why) -> None:
+    path = tmp_path / "file.docx"
+    make(path)
     with pytest.raises(
-        IngestError,
-        match=r"archive\.docx: not a valid \.docx file \(a zip archive without a Word document",
+        IngestError, match=rf"^{re.escape(str(path))}: not a valid \.docx file \({why}"
     ):
         _parse(path)
 

@@ -39,18 +39,6 @@ def client(read_index: Path):
         yield c
 
 
-@pytest.fixture()
-def write_index(tmp_path: Path) -> Path:
-    """A fresh index per test for the tests that upload or delete."""
-    return index_in(tmp_path)
-
-
-@pytest.fixture()
-def writer(write_index: Path):
-    with api_client(write_index) as c:
-        yield c
-
-
 def _error(response, status: int, code: str) -> dict:
     assert response.status_code == status, response.text
     body = response.json()
@@ -448,53 +436,31 @@ def test_k_out_of_range_is_rejected(client, k):
     assert err["message"].startswith("body.k:")
 
 
-def test_unknown_mode_is_rejected(client):
-    err = _error(
-        client.post("/search", json={"query": "Inserm", "mode": "semantic"}), 422, "invalid_request"
-    )
-    assert err["message"].startswith("body.mode:")
+_LATE_FIRST = {"date_from": "2024-05-01", "date_to": "2023-01-01"}
 
 
-def test_unknown_filter_value_is_rejected(client):
-    err = _error(
-        client.post("/ask", json={"question": "Inserm ?", "filters": {"lang": "de"}}),
-        422,
-        "invalid_request",
-    )
-    assert err["message"].startswith("body.filters.lang:")
-
-
-def test_unknown_filter_name_is_rejected(client):
-    err = _error(
-        client.post("/search", json={"query": "Inserm", "filters": {"country": "fr"}}),
-        422,
-        "invalid_request",
-    )
-    assert "country" in err["message"]
-
-
-def test_malformed_date_is_rejected(client):
-    err = _error(
-        client.post("/search", json={"query": "Inserm", "filters": {"date_from": "2024-02-30"}}),
-        422,
-        "invalid_request",
-    )
-    assert err["message"].startswith("body.filters.date_from:")
-
-
-def test_date_range_in_wrong_order_is_rejected(client):
-    err = _error(
-        client.post(
+@pytest.mark.parametrize(
+    "path,body,message",
+    [
+        ("/search", {"query": "Inserm", "mode": "semantic"}, "body.mode:"),
+        ("/ask", {"question": "Inserm ?", "filters": {"lang": "de"}}, "body.filters.lang:"),
+        ("/search", {"query": "Inserm", "filters": {"country": "fr"}}, "country"),
+        (
             "/search",
-            json={
-                "query": "Inserm",
-                "filters": {"date_from": "2024-05-01", "date_to": "2023-01-01"},
-            },
+            {"query": "Inserm", "filters": {"date_from": "2024-02-30"}},
+            "body.filters.date_from:",
         ),
-        422,
-        "invalid_request",
-    )
-    assert "date_from 2024-05-01 is after date_to 2023-01-01" in err["message"]
+        (
+            "/search",
+            {"query": "Inserm", "filters": _LATE_FIRST},
+            "date_from 2024-05-01 is after date_to 2023-01-01",
+        ),
+    ],
+    ids=["unknown mode", "unknown filter value", "unknown filter", "bad date", "dates reversed"],
+)
+def test_invalid_request_names_the_field(client, path, body, message):
+    err = _error(client.post(path, json=body), 422, "invalid_request")
+    assert message in err["message"]
 
 
 def test_malformed_json_is_rejected(client):

@@ -18,9 +18,7 @@ from service_testdata import (
     AUTH,
     EXTRA_DOC,
     TOKEN,
-    api_client,
     api_settings,
-    index_in,
     serve_in_thread,
 )
 from test_ingest_hostile import _bomb
@@ -39,24 +37,13 @@ def _error(response, status: int, code: str) -> dict:
     return body["error"]
 
 
-@pytest.fixture()
-def data_dir(tmp_path: Path) -> Path:
-    return index_in(tmp_path)
-
-
-@pytest.fixture()
-def client(data_dir: Path):
-    with api_client(data_dir) as c:
-        yield c
-
-
 # --- auth and size before the body ------------------------------------------------------------
 
 
 @pytest.fixture()
-def server(data_dir: Path) -> Iterator[tuple[str, int]]:
+def server(write_index: Path) -> Iterator[tuple[str, int]]:
     """A real uvicorn on loopback: TestClient reads a whole body before the app sees it."""
-    with serve_in_thread(_settings(data_dir, max_request_bytes=1_000_000)) as addr:
+    with serve_in_thread(_settings(write_index, max_request_bytes=1_000_000)) as addr:
         yield addr
 
 
@@ -148,8 +135,8 @@ def test_chunked_upload_without_length_stops_being_read_past_the_cap(server) -> 
     assert b'"request_too_large"' in answer
 
 
-def test_wrong_token_is_401_before_the_body_in_process_too(client) -> None:
-    response = client.post(
+def test_wrong_token_is_401_before_the_body_in_process_too(writer) -> None:
+    response = writer.post(
         "/documents",
         files=[("files", ("a.txt", b"x" * 1000))],
         headers={"Authorization": "Bearer nope"},
@@ -185,9 +172,9 @@ def _wait(predicate, timeout: float = 60.0) -> None:
 
 
 @pytest.mark.timeout(240)
-def test_search_stays_fast_while_50_uploads_wait_and_a_full_queue_is_503(data_dir) -> None:
+def test_search_stays_fast_while_50_uploads_wait_and_a_full_queue_is_503(write_index) -> None:
     embedder = _GatedEmbedder()
-    settings = _settings(data_dir, write_queue_size=50, write_retry_after_s=7)
+    settings = _settings(write_index, write_queue_size=50, write_retry_after_s=7)
     statuses: list[int] = []
     with TestClient(create_app(settings, embedder=embedder)) as c:
         embedder.armed.set()
@@ -239,8 +226,8 @@ def test_search_stays_fast_while_50_uploads_wait_and_a_full_queue_is_503(data_di
 @pytest.mark.parametrize(
     "path,field", [("/search", "query"), ("/ask", "question"), ("/similar", "text")]
 )
-def test_query_of_only_invisible_characters_is_empty(client, path, field, text) -> None:
-    err = _error(client.post(path, json={field: text}), 422, "empty_query")
+def test_query_of_only_invisible_characters_is_empty(writer, path, field, text) -> None:
+    err = _error(writer.post(path, json={field: text}), 422, "empty_query")
     assert field in err["message"]
 
 
@@ -248,26 +235,26 @@ def test_query_of_only_invisible_characters_is_empty(client, path, field, text) 
 @pytest.mark.parametrize(
     "path,field", [("/search", "query"), ("/ask", "question"), ("/similar", "text")]
 )
-def test_k_must_be_a_real_integer(client, path, field, k) -> None:
-    err = _error(client.post(path, json={field: "Inserm", "k": k}), 422, "invalid_request")
+def test_k_must_be_a_real_integer(writer, path, field, k) -> None:
+    err = _error(writer.post(path, json={field: "Inserm", "k": k}), 422, "invalid_request")
     assert err["message"].startswith("body.k:")
 
 
 @pytest.mark.parametrize("partner", ["", "   ", "\u200b"])
-def test_blank_partner_filter_is_422_like_every_filter_error(client, partner) -> None:
+def test_blank_partner_filter_is_422_like_every_filter_error(writer, partner) -> None:
     err = _error(
-        client.post("/search", json={"query": "Inserm", "filters": {"partner": partner}}),
+        writer.post("/search", json={"query": "Inserm", "filters": {"partner": partner}}),
         422,
         "invalid_request",
     )
     assert err["message"].startswith("body.filters.partner:")
-    _error(client.get("/documents", params={"partner": partner}), 422, "invalid_request")
+    _error(writer.get("/documents", params={"partner": partner}), 422, "invalid_request")
 
 
 @pytest.mark.parametrize(
     "filename", ["C:\\Windows\\x.txt", "\\\\server\\share\\x.txt", "c:\\x.txt", "sub\\x.txt"]
 )
-def test_windows_paths_in_upload_names_are_refused(client, filename) -> None:
+def test_windows_paths_in_upload_names_are_refused(writer, filename) -> None:
     # Written by hand: python-multipart reduces 'C:\\...\\x.txt' to 'x.txt' on its own.
     quoted = filename.replace("\\", "\\\\") if filename.startswith("\\\\") else filename
     body = (
@@ -275,37 +262,37 @@ def test_windows_paths_in_upload_names_are_refused(client, filename) -> None:
         f'Content-Disposition: form-data; name="files"; filename="{quoted}"\r\n'
         "Content-Type: text/plain\r\n\r\nbonjour\r\n--b0undary--\r\n"
     ).encode()
-    response = client.post(
+    response = writer.post(
         "/documents",
         content=body,
         headers={**AUTH, "Content-Type": "multipart/form-data; boundary=b0undary"},
     )
     err = _error(response, 400, "bad_filename")
     assert "plain file name" in err["message"]
-    _error(client.get("/documents/x"), 404, "document_not_found")
+    _error(writer.get("/documents/x"), 404, "document_not_found")
 
 
 # --- hostile files through the API --------------------------------------------------------------
 
 
-def test_docx_zip_bomb_upload_is_413_and_the_index_is_unchanged(client, tmp_path) -> None:
-    before = client.get("/health").json()
+def test_docx_zip_bomb_upload_is_413_and_the_index_is_unchanged(writer, tmp_path) -> None:
+    before = writer.get("/health").json()
     bomb = _bomb(tmp_path)
     name, text = EXTRA_DOC
-    response = client.post(
+    response = writer.post(
         "/documents",
         files=[("files", (name, text.encode())), ("files", ("bomb.docx", bomb.read_bytes()))],
         headers=AUTH,
     )
     err = _error(response, 413, "file_over_limits")
     assert err["message"].startswith("bomb.docx: .docx part word/document.xml is compressed")
-    assert client.get("/health").json() == before
+    assert writer.get("/health").json() == before
 
 
-def test_import_error_in_the_html_reader_is_422_not_500(client, monkeypatch) -> None:
+def test_import_error_in_the_html_reader_is_422_not_500(writer, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "trafilatura", None)
     html = b"<html><body><p>Une page web assez longue pour avoir un texte.</p></body></html>"
-    response = client.post("/documents", files=[("files", ("page.html", html))], headers=AUTH)
+    response = writer.post("/documents", files=[("files", ("page.html", html))], headers=AUTH)
     err = _error(response, 422, "unreadable_file")
     assert err["message"].startswith("page.html: a package needed to read this file type")
 
@@ -328,8 +315,8 @@ def test_import_error_in_the_html_reader_is_422_not_500(client, monkeypatch) -> 
         ("GET", "/health", {}),
     ],
 )
-def test_every_response_carries_the_security_headers(client, method, path, kwargs) -> None:
-    response = client.request(method, path, **kwargs)
+def test_every_response_carries_the_security_headers(writer, method, path, kwargs) -> None:
+    response = writer.request(method, path, **kwargs)
     for name, value in SECURITY_HEADERS.items():
         assert response.headers.get(name) == value, (name, response.status_code)
     csp = response.headers["content-security-policy"]
@@ -337,12 +324,12 @@ def test_every_response_carries_the_security_headers(client, method, path, kwarg
     assert response.headers["x-content-type-options"] == "nosniff"
 
 
-def test_docs_page_uses_only_local_assets(client) -> None:
-    page = client.get("/docs")
+def test_docs_page_uses_only_local_assets(writer) -> None:
+    page = writer.get("/docs")
     assert page.status_code == 200
     assert "<script>" not in page.text  # the CSP forbids inline scripts
     refs = re.findall(r'(?:src|href)="([^"]+)"', page.text)
     assert refs and all(r.startswith("/") and not r.startswith("//") for r in refs), refs
     for ref in refs:
-        assert client.get(ref).status_code == 200, ref
-    assert client.get("/redoc").status_code == 404  # it would load from a CDN
+        assert writer.get(ref).status_code == 200, ref
+    assert writer.get("/redoc").status_code == 404  # it would load from a CDN
