@@ -258,25 +258,29 @@ _FOUNDATIONS = (
     ("Fondation Bettencourt Schueller", "Bettencourt Schueller Foundation"),
     ("Fondation pour la recherche sur le cancer", "Cancer Research Foundation"),
 )
-_FIRST = (
-    "Claire", "Marc", "Sophie", "Jean", "Nathalie", "Olivier", "Isabelle", "Thomas",
-    "Camille", "Pierre", "Hélène", "Laurent", "Anne", "Julien", "Catherine", "Nicolas",
-    "Valérie", "François", "Émilie", "Bruno", "Sylvie", "Antoine", "Cécile", "Yves",
-)  # fmt: skip
-_LAST = (
-    "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand",
-    "Leroy", "Moreau", "Simon", "Laurent", "Lefebvre", "Michel", "Garcia", "David",
-    "Bertrand", "Roux", "Vincent", "Fournier", "Morel", "Girard", "André", "Mercier",
-    "Blanc", "Guérin", "Boyer", "Garnier", "Chevalier", "François", "Legrand", "Gauthier",
-)  # fmt: skip
-_MONTHS_FR = (
-    "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-    "septembre", "octobre", "novembre", "décembre",
-)  # fmt: skip
-_MONTHS_EN = (
-    "January", "February", "March", "April", "May", "June", "July", "August",
-    "September", "October", "November", "December",
-)  # fmt: skip
+
+
+def _names(text: str) -> tuple[str, ...]:
+    """A name list written as running text, in order (rng.choice draws by position)."""
+    return tuple(text.split())
+
+
+_FIRST = _names(
+    "Claire Marc Sophie Jean Nathalie Olivier Isabelle Thomas Camille Pierre Hélène"
+    " Laurent Anne Julien Catherine Nicolas Valérie François Émilie Bruno Sylvie Antoine"
+    " Cécile Yves"
+)
+_LAST = _names(
+    "Martin Bernard Dubois Thomas Robert Richard Petit Durand Leroy Moreau Simon Laurent"
+    " Lefebvre Michel Garcia David Bertrand Roux Vincent Fournier Morel Girard André"
+    " Mercier Blanc Guérin Boyer Garnier Chevalier François Legrand Gauthier"
+)
+_MONTHS_FR = _names(
+    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
+)
+_MONTHS_EN = _names(
+    "January February March April May June July August September October November December"
+)
 _THEMES = (
     ("cancérologie", "oncology"), ("neurosciences", "neuroscience"),
     ("cardiologie", "cardiology"), ("immunologie", "immunology"), ("génomique", "genomics"),
