@@ -29,7 +29,7 @@ from eval.errors import EvalDataError
 from eval.metrics import BEIR_MEASURES, Qrels, mean_scores, score_per_query
 from eval.retrieval import ALL_MODES, available_modes, own_index, searcher_for
 from index.errors import QueryError
-from ingest.chunk import chunk_key, sentence_key, split_sentences
+from ingest.chunk import split_sentences
 from ingest.lang import detect_lang
 from ingest.types import Chunk, Document, Lang, ParsedDocument, Sentence
 
@@ -189,7 +189,6 @@ def passages(dataset: BeirDataset, *, sentences: bool = False) -> list[ParsedDoc
             doc_type="other",
         )
         chunk = Chunk(
-            chunk_id=chunk_key(doc_id, 0),
             doc_id=doc_id,
             ordinal=0,
             text=text,
@@ -210,7 +209,6 @@ def _sentence_table(doc_id: str, text: str, lang: Lang) -> tuple[Sentence, ...]:
     ]
     return tuple(
         Sentence(
-            sentence_id=sentence_key(doc_id, i),
             doc_id=doc_id,
             ordinal=i,
             text=text[a:b],

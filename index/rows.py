@@ -21,9 +21,8 @@ import numpy as np
 
 from index.errors import IndexMismatchError
 from index.store import PassageRow, Store
-from ingest.chunk import chunk_key, sentence_key
 from ingest.clean import fold
-from ingest.types import DocType, Lang
+from ingest.types import DocType, Lang, chunk_key, sentence_key
 
 logger = logging.getLogger(__name__)
 

@@ -214,22 +214,13 @@ class Store:
 
     def sentences_in(self, doc_id: str, start: int, end: int) -> list[Sentence]:
         rows = self.conn.execute(
-            'SELECT sentence_id, doc_id, ordinal, text, start, "end", lang, page FROM sentences '
+            'SELECT doc_id, ordinal, text, start, "end", lang, page FROM sentences '
             'WHERE doc_id = ? AND start < ? AND "end" > ? ORDER BY start',
             (doc_id, end, start),
         )
         return [
-            Sentence(
-                sentence_id=sentence_id,
-                doc_id=doc_id,
-                ordinal=ordinal,
-                text=text,
-                start=start,
-                end=end,
-                lang=lang,
-                page=page,
-            )
-            for sentence_id, doc_id, ordinal, text, start, end, lang, page in rows
+            Sentence(doc_id, ordinal, text, start, end, lang, page)
+            for doc_id, ordinal, text, start, end, lang, page in rows
         ]
 
     # -- writes (building a snapshot; the caller commits) --------------------------------

@@ -27,22 +27,10 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "Segment",
     "chunk_document",
-    "chunk_key",
     "segment_text",
-    "sentence_key",
     "sentence_windows",
     "split_sentences",
 ]
-
-
-def chunk_key(doc_id: str, ordinal: int) -> str:
-    """The chunk_id of a document's ``ordinal``-th chunk (stable: FAISS ids derive from it)."""
-    return f"{doc_id}#c{ordinal}"
-
-
-def sentence_key(doc_id: str, ordinal: int) -> str:
-    """The sentence_id of a document's ``ordinal``-th sentence."""
-    return f"{doc_id}#s{ordinal}"
 
 
 SegmentKind = Literal["sentence", "bullet", "heading"]
@@ -342,7 +330,6 @@ def chunk_document(
 
     chunks = tuple(
         Chunk(
-            chunk_id=chunk_key(document.doc_id, i),
             doc_id=document.doc_id,
             ordinal=i,
             text=text[start:end],
@@ -361,7 +348,6 @@ def chunk_document(
 
     sentences = tuple(
         Sentence(
-            sentence_id=sentence_key(document.doc_id, i),
             doc_id=document.doc_id,
             ordinal=i,
             text=text[seg.start : seg.end],

@@ -6,7 +6,18 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["Chunk", "DocType", "Document", "Lang", "ParsedDocument", "Person", "Sentence"]
+__all__ = [
+    "Chunk",
+    "DocType",
+    "Document",
+    "Lang",
+    "ParsedDocument",
+    "Person",
+    "Sentence",
+    "Span",
+    "chunk_key",
+    "sentence_key",
+]
 
 Lang = Literal["fr", "en", "other"]
 DocType = Literal["press_release", "convention", "web_page", "interview", "other"]
@@ -39,32 +50,49 @@ class Document:
     page_starts: tuple[int, ...] = field(default=())
 
 
-@dataclass(frozen=True, slots=True)
-class Chunk:
-    """A retrievable passage: ``text == document.text[start:end]`` exactly."""
+def chunk_key(doc_id: str, ordinal: int) -> str:
+    """The chunk_id of a document's ``ordinal``-th chunk (stable: FAISS ids derive from it)."""
+    return f"{doc_id}#c{ordinal}"
 
-    chunk_id: str  # f"{doc_id}#c{ordinal}"
+
+def sentence_key(doc_id: str, ordinal: int) -> str:
+    """The sentence_id of a document's ``ordinal``-th sentence."""
+    return f"{doc_id}#s{ordinal}"
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A verbatim piece of one document: ``text == document.text[start:end]`` exactly.
+
+    Its id derives from ``doc_id`` and ``ordinal`` (a property of each kind, not a field),
+    so it cannot disagree with them: FAISS ids are hashed from it.
+    """
+
     doc_id: str
     ordinal: int
     text: str
     start: int
     end: int
     lang: Lang
-    page: int | None = None  # 1-based PDF page where the chunk starts
+    page: int | None = None  # 1-based PDF page where the span starts
 
 
 @dataclass(frozen=True, slots=True)
-class Sentence:
+class Chunk(Span):
+    """A retrievable passage."""
+
+    @property
+    def chunk_id(self) -> str:
+        return chunk_key(self.doc_id, self.ordinal)
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence(Span):
     """One sentence, for answer extraction and precedent-wording search."""
 
-    sentence_id: str  # f"{doc_id}#s{ordinal}"
-    doc_id: str
-    ordinal: int
-    text: str
-    start: int
-    end: int
-    lang: Lang
-    page: int | None = None
+    @property
+    def sentence_id(self) -> str:
+        return sentence_key(self.doc_id, self.ordinal)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,9 +27,7 @@ def make_doc(
     for para in paragraphs:
         start = text.index(para, pos)
         end = start + len(para)
-        chunks.append(
-            Chunk(f"{doc_id}#c{len(chunks)}", doc_id, len(chunks), para, start, end, lang)
-        )
+        chunks.append(Chunk(doc_id, len(chunks), para, start, end, lang))
         for m in re.finditer(r"[^.!?]+[.!?]?", para):
             s = m.group().strip()
             if not s:
@@ -37,7 +35,6 @@ def make_doc(
             s_start = start + m.start() + m.group().index(s)
             sentences.append(
                 Sentence(
-                    f"{doc_id}#s{len(sentences)}",
                     doc_id,
                     len(sentences),
                     s,

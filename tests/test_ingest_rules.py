@@ -297,3 +297,15 @@ def test_people_forms() -> None:
         Person("Jane Doe", "Director of the Oxford Institute"),
         Person("Marie Curie", None),
     )
+
+
+def test_chunk_and_sentence_ids_derive_from_document_and_ordinal():
+    from ingest.types import Chunk, Sentence
+
+    chunk = Chunk("doc_a", 3, "Texte.", 10, 16, "fr")
+    sentence = Sentence("doc_a", 3, "Texte.", 10, 16, "fr")
+    assert (chunk.chunk_id, sentence.sentence_id) == ("doc_a#c3", "doc_a#s3")
+    assert chunk.page is None
+    # Same fields, other kinds: a chunk is never equal to a sentence.
+    assert chunk != sentence
+    assert chunk == Chunk("doc_a", 3, "Texte.", 10, 16, "fr")

@@ -70,7 +70,7 @@ def _parsed(doc_id: str, lang: str, text: str) -> ParsedDocument:
         date=dt.date(2024, 7, 8),
     )
     sentences = tuple(
-        Sentence(f"{doc_id}#s{i}", doc_id, i, m.group(0), m.start(), m.end(), doc.lang)
+        Sentence(doc_id, i, m.group(0), m.start(), m.end(), doc.lang)
         for i, m in enumerate(re.finditer(r"[^.!?]+[.!?]", text))
         for _ in [None]
         if m.group(0).strip()
@@ -78,7 +78,6 @@ def _parsed(doc_id: str, lang: str, text: str) -> ParsedDocument:
     # Sentences start after the space that follows the previous one: strip it off the span.
     sentences = tuple(
         Sentence(
-            s.sentence_id,
             s.doc_id,
             s.ordinal,
             s.text.lstrip(),
@@ -91,8 +90,8 @@ def _parsed(doc_id: str, lang: str, text: str) -> ParsedDocument:
     # Two chunks per document, split at a sentence boundary, so passages differ from documents.
     cut = sentences[len(sentences) // 2].start
     chunks = (
-        Chunk(f"{doc_id}#c0", doc_id, 0, text[:cut], 0, cut, doc.lang),
-        Chunk(f"{doc_id}#c1", doc_id, 1, text[cut:], cut, len(text), doc.lang),
+        Chunk(doc_id, 0, text[:cut], 0, cut, doc.lang),
+        Chunk(doc_id, 1, text[cut:], cut, len(text), doc.lang),
     )
     return ParsedDocument(document=doc, chunks=chunks, sentences=sentences)
 

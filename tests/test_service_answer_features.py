@@ -33,11 +33,9 @@ def _candidates() -> list[Candidate]:
     a = _hit("a", "Protocole de Lille", f"{S0} {S1}", 0.04, {"dense": 1, "lexical": 2})
     b = _hit("b", "Normandie", S2, 0.02, {"dense": 3})
     return [
-        Candidate(Sentence("a#s0", "a", 0, S0, 0, len(S0), "fr"), a, 1, 0, 2),
-        Candidate(
-            Sentence("a#s1", "a", 1, S1, len(S0) + 1, len(S0) + 1 + len(S1), "fr"), a, 1, 1, 2
-        ),
-        Candidate(Sentence("b#s0", "b", 0, S2, 0, len(S2), "fr"), b, 2, 0, 1),
+        Candidate(Sentence("a", 0, S0, 0, len(S0), "fr"), a, 1, 0, 2),
+        Candidate(Sentence("a", 1, S1, len(S0) + 1, len(S0) + 1 + len(S1), "fr"), a, 1, 1, 2),
+        Candidate(Sentence("b", 0, S2, 0, len(S2), "fr"), b, 2, 0, 1),
     ]
 
 
