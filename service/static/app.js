@@ -260,23 +260,24 @@ function renderAsk(data) {
   }
 }
 
-function renderSearch(data) {
+// The emptied results area, or null once it says "nothing" for a response without results.
+function resultsFor(data) {
   const out = $("#results");
   out.replaceChildren();
-  if (!data.results.length) {
-    out.append(el("p", { text: t("nothing") }));
-    return;
-  }
+  if (data.results.length) return out;
+  out.append(el("p", { text: t("nothing") }));
+  return null;
+}
+
+function renderSearch(data) {
+  const out = resultsFor(data);
+  if (!out) return;
   out.append(el("h3", { text: t("results") }), el("ol", { class: "passages" }, ...data.results.map(passageCard)));
 }
 
 function renderSimilar(data) {
-  const out = $("#results");
-  out.replaceChildren();
-  if (!data.results.length) {
-    out.append(el("p", { text: t("nothing") }));
-    return;
-  }
+  const out = resultsFor(data);
+  if (!out) return;
   const items = data.results.map((m) =>
     el(
       "li",
