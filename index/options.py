@@ -8,11 +8,26 @@ without options runs exactly what the service ships.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-__all__ = ["FusionMethod", "SearchOptions"]
+__all__ = ["BOUNDS", "FusionMethod", "SearchOptions"]
 
 FusionMethod = Literal["rrf", "convex"]
+
+
+#: Inclusive bounds of the numeric options: the one copy, checked on every SearchOptions,
+#: so also on the settings that override them (service.settings).
+BOUNDS: dict[str, tuple[float, float]] = {
+    "fusion_k": (1, 1000),
+    "dense_weight": (0.0, 10.0),
+    "lexical_weight": (0.0, 10.0),
+    "use_weight": (0.0, 10.0),
+    "agreement_depth": (1, 100),
+    "depth": (1, 1000),
+    "sentence_weight": (0.0, 1.0),
+    "rerank_top_n": (1, 200),
+    "rerank_weight": (0.0, 1.0),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,15 +38,18 @@ class SearchOptions:
     USE weight 0.5, cross-lingual; macro 0.840 against dense alone 0.786; README, "Retrieval:
     the development suite")."""
 
+    #: Hybrid fusion: reciprocal rank (rrf) or a convex mix of normalised scores.
     fusion: FusionMethod = "convex"
     #: Reciprocal-rank constant (rrf fusion, and /similar's e5 + USE sentence fusion).
     fusion_k: int = 10
+    #: Weights of the dense (e5) and lexical (BM25) rankings in fusion.
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
     #: Weight of the USE ranking in fusion (used only when the USE channel is on).
     use_weight: float = 0.5
     #: Scale the lexical weight by channel agreement (see index.fusion).
     adaptive: bool = False
+    #: Top-n of the two rankings compared for that agreement.
     agreement_depth: int = 10
     #: Candidates taken from each channel before fusion.
     depth: int = 50
@@ -50,18 +68,12 @@ class SearchOptions:
     rerank_weight: float = 0.1
 
     def __post_init__(self) -> None:
-        if self.fusion not in ("rrf", "convex"):
+        if self.fusion not in get_args(FusionMethod):
             raise ValueError(f"fusion must be 'rrf' or 'convex', got {self.fusion!r}")
-        if self.fusion_k < 1 or self.depth < 1 or self.agreement_depth < 1:
-            raise ValueError("fusion_k, depth and agreement_depth must be >= 1")
-        if self.dense_weight < 0 or self.lexical_weight < 0 or self.use_weight < 0:
-            raise ValueError("fusion weights must be >= 0")
-        if not 0.0 <= self.sentence_weight <= 1.0:
-            raise ValueError(f"sentence_weight must be within [0, 1], got {self.sentence_weight}")
-        if not 1 <= self.rerank_top_n <= 200:
-            raise ValueError(f"rerank_top_n must be within [1, 200], got {self.rerank_top_n}")
-        if not 0.0 <= self.rerank_weight <= 1.0:
-            raise ValueError(f"rerank_weight must be within [0, 1], got {self.rerank_weight}")
+        for name, (low, high) in BOUNDS.items():
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise ValueError(f"{name} must be within [{low}, {high}], got {value}")
 
     def with_(self, **changes: Any) -> SearchOptions:
         """A copy with ``changes`` (validated)."""

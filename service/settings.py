@@ -106,60 +106,21 @@ class Settings(BaseSettings):
         "the shipped service/data/reranker",
     )
     reranker_threads: int = Field(2, ge=1, le=64, description="threads of one rerank call")
-    rerank_top_n: int = Field(
-        _SEARCH.rerank_top_n, ge=1, le=200, description="passages the reranker re-scores"
-    )
-    rerank_weight: float = Field(
-        _SEARCH.rerank_weight,
-        ge=0.0,
-        le=1.0,
-        description="weight of the reranker's score against the fused one (1: reranker alone)",
-    )
-    # Retrieval defaults live in index.options.SearchOptions (one home, with the report
-    # that chose them); these fields only let the environment override them.
-    fusion: FusionMethod = Field(
-        _SEARCH.fusion, description="hybrid fusion: reciprocal rank (rrf) or convex score mix"
-    )
-    fusion_k: int = Field(
-        _SEARCH.fusion_k, ge=1, le=1000, description="reciprocal-rank-fusion constant"
-    )
-    dense_weight: float = Field(
-        _SEARCH.dense_weight, ge=0.0, le=10.0, description="weight of the dense ranking in fusion"
-    )
-    lexical_weight: float = Field(
-        _SEARCH.lexical_weight, ge=0.0, le=10.0, description="weight of the BM25 ranking in fusion"
-    )
-    use_weight: float = Field(
-        _SEARCH.use_weight,
-        ge=0.0,
-        le=10.0,
-        description="weight of the USE ranking in fusion (with the USE channel on)",
-    )
-    adaptive: bool = Field(
-        _SEARCH.adaptive,
-        description="scale the BM25 weight per query by how much the two rankings agree",
-    )
-    agreement_depth: int = Field(
-        _SEARCH.agreement_depth, ge=1, le=100, description="top-n compared for that agreement"
-    )
-    depth: int = Field(
-        _SEARCH.depth, ge=1, le=1000, description="candidates taken from each ranking"
-    )
-    cross_lingual: bool = Field(
-        _SEARCH.cross_lingual,
-        description="BM25 rank of a chunk in another language than the detected query's "
-        "replaced by its dense rank",
-    )
-    sentence_weight: float = Field(
-        _SEARCH.sentence_weight,
-        ge=0.0,
-        le=1.0,
-        description="dense score of a chunk: weight of its best sentence's cosine (rest: chunk's)",
-    )
-    debias: bool = Field(
-        _SEARCH.debias,
-        description="remove the French/English direction from query vectors (cross-lingual)",
-    )
+    # Retrieval: every field of index.options.SearchOptions, overridable here. Their
+    # defaults, bounds (checked below) and meaning live there, in one place.
+    fusion: FusionMethod = _SEARCH.fusion
+    fusion_k: int = _SEARCH.fusion_k
+    dense_weight: float = _SEARCH.dense_weight
+    lexical_weight: float = _SEARCH.lexical_weight
+    use_weight: float = _SEARCH.use_weight
+    adaptive: bool = _SEARCH.adaptive
+    agreement_depth: int = _SEARCH.agreement_depth
+    depth: int = _SEARCH.depth
+    cross_lingual: bool = _SEARCH.cross_lingual
+    sentence_weight: float = _SEARCH.sentence_weight
+    debias: bool = _SEARCH.debias
+    rerank_top_n: int = _SEARCH.rerank_top_n
+    rerank_weight: float = _SEARCH.rerank_weight
     # Chosen by `partnersearch train-answerer` on the PIAF train split (answerable questions vs
     # the same questions with their gold paragraph removed): no threshold reaches 80% abstention
     # at <= 10% false abstention there, so this is the one closest to both (held-out PIAF: 71.5%
@@ -220,6 +181,11 @@ class Settings(BaseSettings):
         le=1.0,
         description="/similar: word overlap (Jaccard) at which two sentences are one wording",
     )
+
+    @model_validator(mode="after")
+    def _retrieval_options_in_bounds(self) -> Settings:
+        self.search_options_object()  # SearchOptions checks every bound (index.options.BOUNDS)
+        return self
 
     @model_validator(mode="after")
     def _window_stride_fits(self) -> Settings:

@@ -6,13 +6,14 @@ import json
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from eval.errors import EvalDataError
 from eval.gold import load_gold
 from eval.gold_scores import sweep_fusion
 from eval.retrieval import CachedQueryEmbedder
 from eval.run import EvalPlan, run_eval
-from index.options import SearchOptions
+from index.options import BOUNDS, SearchOptions
 from ingest.embed import HashEmbedder
 from service.settings import Settings
 
@@ -185,6 +186,29 @@ def test_cached_query_embedder_embeds_each_query_once_within_its_size():
         inner.dim,
         inner.fingerprint(),
     )
+
+
+@pytest.mark.parametrize("name", sorted(BOUNDS))
+def test_each_retrieval_bound_is_checked_once_for_options_and_settings(name, monkeypatch):
+    low, high = BOUNDS[name]
+    for inside in (low, high):
+        assert getattr(SearchOptions(**{name: inside}), name) == inside
+        assert getattr(Settings(**{name: inside}), name) == inside
+    step = 1 if isinstance(low, int) else 0.5
+    for outside in (low - step, high + step):
+        with pytest.raises(ValueError, match=rf"{name} must be within"):
+            SearchOptions(**{name: outside})
+        with pytest.raises(ValidationError, match=rf"{name} must be within"):
+            Settings(**{name: outside})
+    # The same check reads the environment: PARTNERSEARCH_<NAME>.
+    monkeypatch.setenv(f"PARTNERSEARCH_{name.upper()}", str(high + step))
+    with pytest.raises(ValidationError, match=name):
+        Settings()
+
+
+def test_settings_declare_every_retrieval_option_with_its_default():
+    assert set(SearchOptions().as_dict()) <= set(Settings.model_fields)
+    assert set(BOUNDS) < set(SearchOptions().as_dict())
 
 
 def test_search_options_come_from_settings_and_default_to_the_one_home():

@@ -172,7 +172,7 @@ def test_convex_adds_the_min_max_scaled_use_scores() -> None:
 
 
 def test_use_weight_must_not_be_negative() -> None:
-    with pytest.raises(ValueError, match="weights"):
+    with pytest.raises(ValueError, match=r"use_weight must be within \[0.0, 10.0\], got -1.0"):
         SearchOptions(use_weight=-1.0)
 
 
