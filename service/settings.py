@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from dataclasses import fields
 from pathlib import Path
+from typing import Any, get_type_hints
 
-from pydantic import Field, model_validator
+from pydantic import Field, create_model, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from index.options import FusionMethod, SearchOptions
+from index.options import SearchOptions
 from index.types import AskMode, ChunkVectors, Mode, Passages
 from ingest.embed import DEFAULT_BACKEND, Backend
 from ingest.readers import ReadLimits
@@ -35,8 +37,22 @@ def default_data_dir() -> Path:
     return _xdg("XDG_DATA_HOME", ".local/share") / "partnersearch"
 
 
-class Settings(BaseSettings):
-    """Every tunable of PartnerSearch; the README has a table of them."""
+def _retrieval_fields() -> dict[str, Any]:
+    """A field per SearchOptions field, with its type and default: each retrieval option is
+    declared once, in index.options (where its meaning and bounds are), and overridable
+    as PARTNERSEARCH_<NAME>; SearchOptions checks the bounds (``_retrieval_options_in_bounds``)."""
+    hints = get_type_hints(SearchOptions)
+    return {f.name: (hints[f.name], f.default) for f in fields(SearchOptions)}
+
+
+_RetrievalSettings = create_model(
+    "_RetrievalSettings", __base__=BaseSettings, **_retrieval_fields()
+)
+
+
+class Settings(_RetrievalSettings):  # type: ignore[misc,valid-type]
+    """Every tunable of PartnerSearch; the README has a table of them. The retrieval
+    options (fusion, weights, depth, rerank_top_n...) come from index.options.SearchOptions."""
 
     model_config = SettingsConfigDict(env_prefix="PARTNERSEARCH_", extra="ignore")
 
@@ -106,21 +122,6 @@ class Settings(BaseSettings):
         "the shipped service/data/reranker",
     )
     reranker_threads: int = Field(2, ge=1, le=64, description="threads of one rerank call")
-    # Retrieval: every field of index.options.SearchOptions, overridable here. Their
-    # defaults, bounds (checked below) and meaning live there, in one place.
-    fusion: FusionMethod = _SEARCH.fusion
-    fusion_k: int = _SEARCH.fusion_k
-    dense_weight: float = _SEARCH.dense_weight
-    lexical_weight: float = _SEARCH.lexical_weight
-    use_weight: float = _SEARCH.use_weight
-    adaptive: bool = _SEARCH.adaptive
-    agreement_depth: int = _SEARCH.agreement_depth
-    depth: int = _SEARCH.depth
-    cross_lingual: bool = _SEARCH.cross_lingual
-    sentence_weight: float = _SEARCH.sentence_weight
-    debias: bool = _SEARCH.debias
-    rerank_top_n: int = _SEARCH.rerank_top_n
-    rerank_weight: float = _SEARCH.rerank_weight
     # Chosen by `partnersearch train-answerer` on the PIAF train split (answerable questions vs
     # the same questions with their gold paragraph removed): no threshold reaches 80% abstention
     # at <= 10% false abstention there, so this is the one closest to both (held-out PIAF: 71.5%
