@@ -40,6 +40,7 @@ def _main(
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
+@app.command("build-model")
 def build_model() -> None:
     """Build (once) the offline multilingual-e5-small model directory and its ONNX float32
     and int8 exports; print both paths."""
@@ -56,6 +57,7 @@ def build_model() -> None:
     typer.echo(str(onnx_path))
 
 
+@app.command("ingest")
 def ingest_cmd(
     ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="files or folders (searched recursively)")],
@@ -99,6 +101,7 @@ def ingest_cmd(
         raise typer.Exit(code=1)
 
 
+@app.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option(help="interface (default PARTNERSEARCH_HOST)")] = None,
     port: Annotated[
@@ -115,18 +118,13 @@ def serve(
     uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
 
 
-for _name, _command in (
-    ("build-model", build_model),
-    ("ingest", ingest_cmd),
-    ("serve", serve),
-    ("search", cli_query.search_cmd),
-    ("ask", cli_query.ask_cmd),
-    ("similar", cli_query.similar_cmd),
-    ("eval", cli_train.eval_cmd),
-    ("train-answerer", cli_train.train_answerer_cmd),
-    ("train-reranker", cli_train.train_reranker_cmd),
-):
-    app.command(_name)(_command)
+# The commands of the other CLI modules, after this module's own (the order of --help).
+app.command("search")(cli_query.search_cmd)
+app.command("ask")(cli_query.ask_cmd)
+app.command("similar")(cli_query.similar_cmd)
+app.command("eval")(cli_train.eval_cmd)
+app.command("train-answerer")(cli_train.train_answerer_cmd)
+app.command("train-reranker")(cli_train.train_reranker_cmd)
 
 
 if __name__ == "__main__":  # pragma: no cover
