@@ -363,22 +363,27 @@ def _scenario(rng: random.Random) -> _Scenario:
     )
 
 
+_CORPUS_FOUNDATIONS = ("Alzheimer's Foundation", "Foundation for Medical Research")
+
+
 def _vary(text: str, sc: _Scenario, rng: random.Random) -> str:
     """Replace the corpus's partners, places, people, dates and figures with the scenario's."""
+    univs = (
+        "Université de Lille",
+        "Université Paris-Saclay",
+        "Université Paris Saclay",
+        "University of Lille",
+    )
+    chus = ("Lille University Hospital", "Lille CHU", "CHU de Lille")
+    # Replaced in this order: a name before the shorter names it contains.
     subs: list[tuple[str, str]] = [
-        ("Université de Lille", sc.univ),
-        ("Université Paris-Saclay", sc.univ),
-        ("Université Paris Saclay", sc.univ),
-        ("University of Lille", sc.univ),
-        ("Lille University Hospital", sc.chu),
-        ("Lille CHU", sc.chu),
-        ("CHU de Lille", sc.chu),
+        *((name, sc.univ) for name in univs),
+        *((name, sc.chu) for name in chus),
         ("Région Normandie", sc.partner if sc.kind == "region" else f"Région {sc.region_fr}"),
         ("Hauts-de-France Region", f"{sc.region_en} Region"),
         ("Roquette", sc.company),
         ("Merck", rng.choice(_COMPANIES)),
-        ("Alzheimer's Foundation", sc.foundation[1]),
-        ("Foundation for Medical Research", sc.foundation[1]),
+        *((name, sc.foundation[1]) for name in _CORPUS_FOUNDATIONS),
         ("Hauts-de-France", sc.region),
         ("Normandie", sc.region_fr),
         ("Normandy", sc.region_en),
@@ -386,8 +391,7 @@ def _vary(text: str, sc: _Scenario, rng: random.Random) -> str:
         ("normandes", "régionales"),
         ("normand", "régional"),
         ("lillois", sc.demonym),
-        ("Paris-Saclay", sc.city),
-        ("Lille", sc.city),
+        *((city, sc.city) for city in ("Paris-Saclay", "Lille")),
         ("Amiens", sc.other_city),
         ("Rouen", sc.city),
         ("Caen", sc.third_city),
