@@ -46,7 +46,7 @@ def ask_cmd(
     ] = None,
 ) -> None:
     """One verbatim answering sentence with its citation, or 'no answer'."""
-    from service.answer import answer_question
+    from service import queries
     from service.answer_model import load_answer_model
     from service.schemas import AskResponse
 
@@ -55,15 +55,15 @@ def ask_cmd(
     chosen = mode or settings.ask_mode
     embedder, searcher = run.open_index(rerank=chosen == "rerank")
     result, took = common.timed(
-        answer_question,
+        queries.ask,
+        settings,
         searcher,
         embedder,
         question,
         k=run.k,
         filters=run.filters,
-        threshold=settings.answer_threshold,
-        model=model,
         mode=chosen,
+        model=model,
     )
     if run.as_json:
         typer.echo(AskResponse.from_result(result, took_ms=took).model_dump_json(indent=2))
@@ -94,17 +94,12 @@ def similar_cmd(
     run: QueryRun,
 ) -> None:
     """Closest earlier sentences across documents and languages, duplicates collapsed."""
+    from service import queries
     from service.schemas import SimilarMatch, SimilarResponse
-    from service.similar import similar_wordings
 
     _, searcher = run.open_index()
     groups, took = common.timed(
-        similar_wordings,
-        searcher,
-        text,
-        k=run.k,
-        filters=run.filters,
-        dup_overlap=run.settings.similar_dup_overlap,
+        queries.similar, run.settings, searcher, text, k=run.k, filters=run.filters
     )
     if run.as_json:
         matches = [SimilarMatch.from_group(g) for g in groups]

@@ -189,3 +189,24 @@ def test_train_reranker_options_reach_its_config_and_the_rest_keep_the_defaults(
     assert "stopped by the test" in result.output
     assert seen["config"] == RerankerConfig(layers=1, lr=0.0001, seed=3)
     assert seen["piaf"] == tmp_path
+
+
+@pytest.mark.parametrize(
+    "command,field,text",
+    [
+        ("ask", "question", "Combien de temps dure la convention avec Paris-Saclay ?"),
+        ("similar", "text", BOILERPLATE_FR),
+    ],
+)
+def test_cli_and_api_answer_the_same_from_the_same_settings(run, data_dir, command, field, text):
+    """Both front ends read the settings through service.queries: the same answer or
+    wordings, whatever the threshold, mode and overlap the settings say."""
+    from service_testdata import api_client
+
+    cli = json.loads(run(command, text, "--json", "--k", "3").output)
+    with api_client(data_dir) as client:
+        api = client.post(f"/{command}", json={field: text, "k": 3}).json()
+    for body in (cli, api):
+        body.pop("took_ms")
+    assert cli == api
+    assert (cli["results"] if command == "similar" else cli["passages"]) != []

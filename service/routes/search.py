@@ -7,7 +7,7 @@ import time
 from fastapi import APIRouter
 
 from index.types import Filters
-from service.answer import answer_question
+from service import queries
 from service.schemas import (
     AskRequest,
     AskResponse,
@@ -18,7 +18,6 @@ from service.schemas import (
     SimilarRequest,
     SimilarResponse,
 )
-from service.similar import similar_wordings
 from service.state import SearcherDep, ServiceDep, check_text, ms_since
 
 router = APIRouter(tags=["search"])
@@ -43,16 +42,16 @@ def ask(body: AskRequest, service: ServiceDep, searcher: SearcherDep) -> AskResp
     """One verbatim answering sentence with its citation, or no_answer."""
     started = time.perf_counter()
     question = check_text(body.question, "question", service.settings)
-    result = answer_question(
+    result = queries.ask(
+        service.settings,
         searcher,
         service.embedder,
         question,
         k=body.k,
         filters=_filters(body),
-        threshold=service.settings.answer_threshold,
+        mode=body.mode,
         model=service.answer_model,
         tagger=service.tagger,
-        mode=body.mode or service.settings.ask_mode,
     )
     return AskResponse.from_result(result, took_ms=ms_since(started))
 
@@ -62,12 +61,6 @@ def similar(body: SimilarRequest, service: ServiceDep, searcher: SearcherDep) ->
     """Closest sentences across documents and languages; near-duplicates collapsed."""
     started = time.perf_counter()
     text = check_text(body.text, "text", service.settings)
-    groups = similar_wordings(
-        searcher,
-        text,
-        k=body.k,
-        filters=_filters(body),
-        dup_overlap=service.settings.similar_dup_overlap,
-    )
+    groups = queries.similar(service.settings, searcher, text, k=body.k, filters=_filters(body))
     results = [SimilarMatch.from_group(g) for g in groups]
     return SimilarResponse(results=results, took_ms=ms_since(started))
