@@ -108,8 +108,11 @@ class LexicalIndex:
             raise ValueError(f"{len(vids)} ids for {len(terms)} term lists")
         if not len(vids):
             return cls(None, vids)
+        # Terms numbered in sorted order: bm25s would number them in set order, which
+        # changes with PYTHONHASHSEED, so the same chunks gave different files each build.
+        vocab = {term: i for i, term in enumerate(sorted({t for ts in terms for t in ts}))}
         bm25 = bm25s.BM25()
-        bm25.index([list(t) for t in terms], show_progress=False)
+        bm25.index(([[vocab[t] for t in ts] for ts in terms], vocab), show_progress=False)
         return cls(bm25, vids)
 
     def save(self, directory: Path) -> None:

@@ -580,3 +580,45 @@ def test_a_manifest_from_before_prompts_is_checked_by_its_probe(tmp_path):
     path.write_text(json.dumps(manifest))
     with pytest.raises(IndexMismatchError, match="gives other vectors"):
         Searcher.open(data, HashEmbedder())
+
+
+_LEXICAL_BUILD = """
+import sys
+from pathlib import Path
+import numpy as np
+from index.lexical import LexicalIndex
+terms = [["accord", "region", "normandie", "six", "ans"], ["inserm", "lille", "accord"],
+         ["universite", "saclay", "convention", "inserm"], ["roquette", "merck", "lille"]]
+LexicalIndex.build(np.arange(4), terms).save(Path(sys.argv[1]))
+"""
+
+
+def test_lexical_files_are_the_same_whatever_the_hash_seed(tmp_path) -> None:
+    """bm25s numbers terms in set order; the index numbers them sorted, so one set of
+    chunks always gives the same files (reproducible snapshots)."""
+    import os
+    import subprocess
+    import sys
+
+    outs = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"seed{seed}"
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        subprocess.run([sys.executable, "-c", _LEXICAL_BUILD, str(out)], check=True, env=env)
+        outs.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
+    assert outs[0] == outs[1]
+    assert "vocab.index.json" in outs[0]
+
+
+def test_lexical_scores_do_not_depend_on_how_terms_are_numbered() -> None:
+    import bm25s
+
+    from index.lexical import LexicalIndex
+
+    terms = [["accord", "region", "six"], ["inserm", "lille", "accord"], ["lille", "merck"]]
+    ours = LexicalIndex.build(np.arange(3), terms)
+    theirs = bm25s.BM25()
+    theirs.index(terms, show_progress=False)
+    for query in (["accord"], ["lille", "accord"], ["merck", "six", "inconnu"]):
+        known = [t for t in query if t in theirs.vocab_dict]
+        assert ours.scores(query).tolist() == pytest.approx(theirs.get_scores(known).tolist())
