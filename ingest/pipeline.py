@@ -32,6 +32,8 @@ __all__ = [
 
 _NOT_DOCUMENTS = frozenset({"readme.md", "readme.txt"})
 _PAGE_SEPARATOR = "\n\n"
+#: Longest file name in bytes (UTF-8), the limit of common filesystems: an upload is
+#: kept under its own name, so a longer one could not be written.
 MAX_FILENAME = 255
 
 
@@ -39,13 +41,12 @@ def check_upload_name(name: str | None) -> str:
     """``name`` if it is a plain file name of a supported type.
 
     Raises FileNameError for directories (POSIX or Windows), a leading dot, control
-    characters or an over-long name, UnsupportedFileTypeError for another type.
+    characters or a name over MAX_FILENAME bytes, UnsupportedFileTypeError for another type.
     """
     name = name or ""
     bad = (
         not name
-        or len(name) > MAX_FILENAME
-        or name in {".", ".."}
+        or len(name.encode("utf-8", "surrogatepass")) > MAX_FILENAME
         or name.startswith(".")
         or PurePosixPath(name).name != name
         or PureWindowsPath(name).name != name

@@ -25,11 +25,18 @@ def test_plain_names_of_supported_types_pass(name):
 _TRICKS = ["", ".", "..", ".env.txt", "../a.txt", "sub/a.txt", "C:\\Windows\\a.txt", "a\x07.txt"]
 
 
-@pytest.mark.parametrize("name", [*_TRICKS, "x" * 252 + ".txt"])
+@pytest.mark.parametrize("name", [*_TRICKS, "x" * 252 + ".txt", "é" * 126 + ".txt"])
 def test_path_tricks_are_refused_with_status_400(name):
     with pytest.raises(FileNameError, match="is not a plain file name") as err:
         check_upload_name(name)
     assert (err.value.status, err.value.code) == (400, "bad_filename")
+
+
+def test_a_name_of_255_bytes_is_the_longest_accepted(tmp_path):
+    # The limit is the filesystem's, in UTF-8 bytes: 125 two-byte letters + ".txt" = 254.
+    for name in ("x" * 251 + ".txt", "é" * 125 + ".txt"):
+        assert check_upload_name(name) == name
+        (tmp_path / name).write_bytes(b"ok")  # and such a name can be written
 
 
 def test_an_unsupported_type_is_refused_with_status_415():
