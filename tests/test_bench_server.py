@@ -51,6 +51,7 @@ QUERIES = ["ok 1", "ok 2", "bad 1", "ok 3", "bad 2"]
 def test_load_test_times_answers_and_counts_errors(stub_url: str) -> None:
     got = load_test(stub_url, "/search", QUERIES, clients=2)
     assert (got["n"], got["errors"], got["requests"], got["clients"]) == (3, 2, 5, 2)
+    assert len(got["error_samples"]) == 2
     assert all(why.startswith('503 {"path": "/search", "k": 10}') for why in got["error_samples"])
     assert got["rps"] > 0
     ask = load_test(stub_url, "/ask", ["ok ask"], clients=1)  # /ask sends "question"

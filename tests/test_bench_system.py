@@ -51,13 +51,25 @@ def test_importing_the_runner_changes_no_environment_and_onnx_never_imports_torc
 
 
 def test_a_run_writes_its_result_and_report_into_a_new_stamped_folder(
-    tmp_path: Path, capsys: pytest.CaptureFixture
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import datetime as real_dt
+    from types import SimpleNamespace
+
+    import bench.system
+
+    class _Frozen(real_dt.datetime):
+        @classmethod
+        def now(cls, tz=None):  # every run in this test starts in the same second
+            return real_dt.datetime(2026, 12, 1, 20, 0, 0, tzinfo=tz)
+
+    monkeypatch.setattr(bench.system, "dt", SimpleNamespace(datetime=_Frozen, UTC=real_dt.UTC))
     folder = run_folder(tmp_path, "rerank")
+    assert folder.name == "rerank-20261201T200000Z"
     assert folder.parent == tmp_path and re.fullmatch(r"rerank-\d{8}T\d{6}Z", folder.name)
     save_report(folder, "rerank", {"latency": {}}, "| call |\n")
     assert capsys.readouterr().out == f"| call |\n\nwritten to {folder}\n"
     assert json.loads((folder / "rerank.json").read_text()) == {"latency": {}}
     assert (folder / "rerank.md").read_text() == "| call |\n"
-    with pytest.raises(FileExistsError):
-        folder.mkdir(parents=True)  # run_folder never reuses a folder
+    with pytest.raises(FileExistsError):  # run_folder never reuses a folder
+        run_folder(tmp_path, "rerank")

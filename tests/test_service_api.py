@@ -439,28 +439,32 @@ def test_k_out_of_range_is_rejected(client, k):
 _LATE_FIRST = {"date_from": "2024-05-01", "date_to": "2023-01-01"}
 
 
+# (path, body, the message starts with it, the message contains it)
 @pytest.mark.parametrize(
-    "path,body,message",
+    "path,body,prefix,contains",
     [
-        ("/search", {"query": "Inserm", "mode": "semantic"}, "body.mode:"),
-        ("/ask", {"question": "Inserm ?", "filters": {"lang": "de"}}, "body.filters.lang:"),
-        ("/search", {"query": "Inserm", "filters": {"country": "fr"}}, "country"),
+        ("/search", {"query": "Inserm", "mode": "semantic"}, "body.mode:", ""),
+        ("/ask", {"question": "Inserm ?", "filters": {"lang": "de"}}, "body.filters.lang:", ""),
+        ("/search", {"query": "Inserm", "filters": {"country": "fr"}}, "", "country"),
         (
             "/search",
             {"query": "Inserm", "filters": {"date_from": "2024-02-30"}},
             "body.filters.date_from:",
+            "",
         ),
         (
             "/search",
             {"query": "Inserm", "filters": _LATE_FIRST},
+            "",
             "date_from 2024-05-01 is after date_to 2023-01-01",
         ),
     ],
     ids=["unknown mode", "unknown filter value", "unknown filter", "bad date", "dates reversed"],
 )
-def test_invalid_request_names_the_field(client, path, body, message):
+def test_invalid_request_names_the_field(client, path, body, prefix, contains):
     err = _error(client.post(path, json=body), 422, "invalid_request")
-    assert message in err["message"]
+    assert err["message"].startswith(prefix)
+    assert contains in err["message"]
 
 
 def test_malformed_json_is_rejected(client):

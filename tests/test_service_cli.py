@@ -145,6 +145,12 @@ def test_query_command_help_lists_the_shared_options_then_the_mode(run, command)
     ]
 
 
+def test_an_empty_query_is_named_before_bad_filters(run):
+    result = run("search", "  ", "--from", "2024-05-01", "--to", "2023-01-01")
+    assert result.exit_code == 1
+    assert result.output.strip() == "error: the query is empty; type a few words"
+
+
 def test_missing_index_is_one_error_line(run, monkeypatch, tmp_path):
     monkeypatch.setenv("PARTNERSEARCH_DATA_DIR", str(tmp_path / "none"))
     result = run("search", "Inserm")
@@ -191,22 +197,32 @@ def test_train_reranker_options_reach_its_config_and_the_rest_keep_the_defaults(
     assert seen["piaf"] == tmp_path
 
 
+_ASK_FR = "Combien de temps dure la convention avec Paris-Saclay ?"
+
+
 @pytest.mark.parametrize(
-    "command,field,text",
+    "command,field,text,setting,value",
     [
-        ("ask", "question", "Combien de temps dure la convention avec Paris-Saclay ?"),
-        ("similar", "text", BOILERPLATE_FR),
+        ("ask", "question", _ASK_FR, "answer_threshold", 0.0),
+        ("ask", "question", _ASK_FR, "answer_threshold", 1.0),
+        ("similar", "text", BOILERPLATE_FR, "similar_dup_overlap", 0.8),
+        ("similar", "text", BOILERPLATE_FR, "similar_dup_overlap", 0.5),
     ],
 )
-def test_cli_and_api_answer_the_same_from_the_same_settings(run, data_dir, command, field, text):
-    """Both front ends read the settings through service.queries: the same answer or
-    wordings, whatever the threshold, mode and overlap the settings say."""
+def test_cli_and_api_answer_the_same_from_the_same_settings(
+    run, data_dir, monkeypatch, command, field, text, setting, value
+):
+    """Both front ends read the settings through service.queries: under each value of the
+    setting, the CLI's JSON is the API's answer (or wordings), field for field."""
     from service_testdata import api_client
 
+    monkeypatch.setenv(f"PARTNERSEARCH_{setting.upper()}", str(value))
     cli = json.loads(run(command, text, "--json", "--k", "3").output)
-    with api_client(data_dir) as client:
+    with api_client(data_dir, **{setting: value}) as client:
         api = client.post(f"/{command}", json={field: text, "k": 3}).json()
     for body in (cli, api):
         body.pop("took_ms")
     assert cli == api
     assert (cli["results"] if command == "similar" else cli["passages"]) != []
+    if setting == "answer_threshold":  # the threshold was read: 1.0 declines, 0 answers
+        assert cli["no_answer"] is (value == 1.0)
