@@ -10,7 +10,7 @@ from typing import Any, get_type_hints
 from pydantic import Field, create_model, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from index.options import SearchOptions
+from index.options import BOUNDS, SearchOptions
 from index.types import AskMode, ChunkVectors, Mode, Passages
 from ingest.embed import DEFAULT_BACKEND, Backend
 from ingest.readers import ReadLimits
@@ -18,9 +18,6 @@ from ingest.readers import ReadLimits
 _LIMITS = ReadLimits()  # the readers' defaults, so library and service agree
 
 __all__ = ["Settings", "default_cache_dir", "default_data_dir"]
-
-
-_SEARCH = SearchOptions()
 
 
 def _xdg(var: str, fallback: str) -> Path:
@@ -38,11 +35,15 @@ def default_data_dir() -> Path:
 
 
 def _retrieval_fields() -> dict[str, Any]:
-    """A field per SearchOptions field, with its type and default: each retrieval option is
-    declared once, in index.options (where its meaning and bounds are), and overridable
-    as PARTNERSEARCH_<NAME>; SearchOptions checks the bounds (``_retrieval_options_in_bounds``)."""
+    """A field per SearchOptions field, with its type, default and bounds: each retrieval
+    option is declared once, in index.options (where its meaning is), and overridable as
+    PARTNERSEARCH_<NAME>, checked field by field like every other setting."""
     hints = get_type_hints(SearchOptions)
-    return {f.name: (hints[f.name], f.default) for f in fields(SearchOptions)}
+    out: dict[str, Any] = {}
+    for f in fields(SearchOptions):
+        low, high = BOUNDS.get(f.name, (None, None))
+        out[f.name] = (hints[f.name], Field(f.default, ge=low, le=high))
+    return out
 
 
 _RetrievalSettings = create_model(
@@ -184,11 +185,6 @@ class Settings(_RetrievalSettings):  # type: ignore[misc,valid-type]
     )
 
     @model_validator(mode="after")
-    def _retrieval_options_in_bounds(self) -> Settings:
-        self.search_options_object()  # SearchOptions checks every bound (index.options.BOUNDS)
-        return self
-
-    @model_validator(mode="after")
     def _window_stride_fits(self) -> Settings:
         if self.window_stride > self.window_sentences:
             raise ValueError(
@@ -255,7 +251,7 @@ class Settings(_RetrievalSettings):  # type: ignore[misc,valid-type]
 
     def search_options(self) -> dict[str, object]:
         """Every SearchOptions field as set here: ``Searcher.open(path, emb, **these)``."""
-        return {name: getattr(self, name) for name in _SEARCH.as_dict()}
+        return {f.name: getattr(self, f.name) for f in fields(SearchOptions)}
 
     def search_options_object(self) -> SearchOptions:
         return SearchOptions(**self.search_options())  # type: ignore[arg-type]

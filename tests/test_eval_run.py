@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from annotated_types import Ge, Le
 from pydantic import ValidationError
 
 from eval.errors import EvalDataError
@@ -195,19 +196,24 @@ def test_each_retrieval_bound_is_checked_once_for_options_and_settings(name, mon
         assert getattr(SearchOptions(**{name: inside}), name) == inside
         assert getattr(Settings(**{name: inside}), name) == inside
     step = 1 if isinstance(low, int) else 0.5
-    for outside in (low - step, high + step):
+    for outside, word in ((low - step, "greater"), (high + step, "less")):
         with pytest.raises(ValueError, match=rf"{name} must be within"):
             SearchOptions(**{name: outside})
-        with pytest.raises(ValidationError, match=rf"{name} must be within"):
+        # Settings check the same bounds field by field, naming the field and the bound.
+        with pytest.raises(ValidationError, match=rf"{name}\n  Input should be {word} than"):
             Settings(**{name: outside})
     # The same check reads the environment: PARTNERSEARCH_<NAME>.
     monkeypatch.setenv(f"PARTNERSEARCH_{name.upper()}", str(high + step))
-    with pytest.raises(ValidationError, match=name):
+    with pytest.raises(ValidationError, match=rf"{name}\n  Input should be less than"):
         Settings()
 
 
-def test_settings_declare_every_retrieval_option_with_its_default():
-    assert set(SearchOptions().as_dict()) <= set(Settings.model_fields)
+def test_settings_declare_every_retrieval_option_with_its_default_and_bounds():
+    fields = Settings.model_fields
+    for name, default in SearchOptions().as_dict().items():
+        assert fields[name].default == default
+    for name, (low, high) in BOUNDS.items():
+        assert fields[name].metadata == [Ge(ge=low), Le(le=high)]
     assert set(BOUNDS) < set(SearchOptions().as_dict())
 
 
