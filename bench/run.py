@@ -1,6 +1,6 @@
 """PartnerSearch benchmark (a benchmark, not a timed test): every backend side by side.
 
-One run measures each embedding backend of ``--backends`` (default ``onnx-int8,torch``)
+One run measures each embedding backend of ``--backends`` (default ``onnx-int8,onnx,torch``)
 on the same texts and the same cores. The first backend is the primary: at each size
 (1k, 10k, 100k chunks of the seeded scale corpus, bench/scale_corpus.py) it ingests the
 corpus into the index that every backend then serves. Per size:

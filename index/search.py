@@ -6,12 +6,11 @@ become a boolean mask over chunks before any top-k cut: FAISS searches only the 
 ids, BM25 scores outside the mask are zeroed. Each channel's ranking, the cross-lingual
 rule and the cited hits are functions of ``index.retrieve``; fusion is ``index.fusion``.
 
-Hybrid fusion is weighted reciprocal rank fusion::
-
-    score(c) = w_dense / (fusion_k + rank_dense(c)) + w_lexical / (fusion_k + rank_bm25(c))
-
-over the top ``depth`` chunks of each retriever, with the cross-lingual rule of
-``index.retrieve`` applied to the lexical list when ``cross_lingual`` is on.
+Hybrid fusion (``index.fusion``) mixes the channels' scores over the top ``depth`` chunks
+of each: a weighted convex mix of per-query normalised scores (the default), or weighted
+reciprocal rank fusion, ``w_dense / (fusion_k + rank_dense(c)) + w_lexical / (fusion_k +
+rank_bm25(c))``; the cross-lingual rule of ``index.retrieve`` is applied to the lexical
+list first when ``cross_lingual`` is on.
 
 Why this module is near 480 lines: Searcher is the index's one read API (search, the
 channels for eval's sweeps, rerank, similar, documents, refresh); each public method

@@ -3,7 +3,8 @@
 Every answer that is not a success is ``{"error": {"code", "message"}}`` with the status
 the error carries: a PartnerSearchError subclass carries its status and code on the
 class (``ingest.errors``, ``index.errors``, ...); an ``ApiError`` carries them per
-instance, for the refusals only the HTTP layer makes (a token, a file name, a queue).
+instance, for the refusals only the HTTP layer makes (a token, a name sent twice in one
+upload, a full queue).
 """
 
 from __future__ import annotations

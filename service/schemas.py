@@ -83,13 +83,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _request_config(examples_: list[dict[str, Any]]) -> ConfigDict:
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": examples_})
+
+
 class FiltersIn(_Strict):
     """Restrictions applied before the top-k cut; every field is optional."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": examples.FILTERS_IN},
-    )
+    model_config = _request_config(examples.FILTERS_IN)
 
     lang: Lang | None = Field(None, description="document language")
     doc_type: DocType | None = Field(None, description="kind of document")
@@ -124,10 +125,6 @@ class FiltersIn(_Strict):
         if not any(v is not None for v in values.values()):
             return None
         return Filters(**values)
-
-
-def _request_config(examples_: list[dict[str, Any]]) -> ConfigDict:
-    return ConfigDict(extra="forbid", json_schema_extra={"examples": examples_})
 
 
 def _text_field(description: str) -> Any:

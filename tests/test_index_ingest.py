@@ -254,3 +254,57 @@ def test_cli_ingest_with_another_model_asks_for_rebuild(cli_env, corpus_copy) ->
     )
     rebuilt = runner.invoke(app, ["ingest", "--rebuild", str(corpus_copy)], obj=_fake(32))
     assert rebuilt.exit_code == 0 and "added 5" in rebuilt.stdout
+
+
+_INGEST = """
+import sys
+from pathlib import Path
+from index import Indexer
+from ingest.embed import HashEmbedder
+Indexer(Path(sys.argv[1]), HashEmbedder()).ingest([Path(sys.argv[2])])
+"""
+
+
+def _snapshot_contents(data: Path) -> dict[str, object]:
+    """Every file of the one snapshot in ``data``, the store as its rows and the manifest as
+    JSON, less what records when and under which id the build ran."""
+    import json
+    import sqlite3
+
+    (snap,) = (data / "snapshots").iterdir()
+    out: dict[str, object] = {}
+    for path in sorted(p for p in snap.rglob("*") if p.is_file()):
+        name = str(path.relative_to(snap))
+        if name == "manifest.json":
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+            out[name] = {k: v for k, v in manifest.items() if k not in ("built_at", "snapshot_id")}
+        elif name == "store.sqlite":
+            con = sqlite3.connect(path)
+            skip = {"ingested_at", "finished_at", "snapshot_id"}
+            for (table,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+                cols = [r[1] for r in con.execute(f"PRAGMA table_info({table})")]
+                kept = ", ".join(f'"{c}"' for c in cols if c not in skip)
+                out[f"{name}:{table}"] = con.execute(f"SELECT {kept} FROM {table}").fetchall()
+            con.close()
+        else:
+            out[name] = path.read_bytes()
+    return out
+
+
+def test_the_same_input_builds_the_same_snapshot_whatever_the_hash_seed(tmp_path, corpus_dir):
+    """The README's claim: store rows, FAISS, BM25 and row files are the same build to
+    build (bm25s would number BM25 terms in hash order); only the run's time and id differ."""
+    import os
+    import subprocess
+    import sys
+
+    builds = []
+    for seed in ("1", "2"):
+        data = tmp_path / f"seed{seed}"
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        cmd = [sys.executable, "-c", _INGEST, str(data), str(corpus_dir)]
+        subprocess.run(cmd, check=True, env=env, cwd=Path(__file__).resolve().parent.parent)
+        builds.append(_snapshot_contents(data))
+    assert builds[0] == builds[1]
+    assert {"chunks.faiss", "sentences.faiss", "store.sqlite:chunks"} <= set(builds[0])
+    assert any(name.startswith("lexical/") for name in builds[0])
