@@ -37,9 +37,7 @@ from eval.answerer_data import (
     gold_records,
     load_piaf_answers,
     piaf_records,
-    save_records,
     split_by_article,
-    without_documents,
 )
 from eval.answerer_fit import (
     THRESHOLDS,
@@ -70,10 +68,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "TrainResult",
     "render_report",
-    # The records' file and the removal simulation, as the CLI and the service's tests use them.
-    "save_records",
     "train_answerer",
-    "without_documents",
 ]
 
 

@@ -87,7 +87,6 @@ class PassageRow(NamedTuple):
     """One row of the chunk or sentence table, as the per-row arrays are built from it."""
 
     vid: int
-    key: str  # chunk_id or sentence_id
     doc_id: str
     start: int
     end: int
@@ -308,7 +307,7 @@ class Store:
 
     def chunk_table(self) -> list[PassageRow]:
         """Every chunk's row, in (doc_id, ordinal) order."""
-        return self._passage_rows("chunks", "chunk_id")
+        return self._passage_rows("chunks")
 
     def chunk_terms(self) -> list[tuple[int, str]]:
         """(vid, space-joined BM25 terms) in canonical (doc_id, ordinal) order."""
@@ -318,11 +317,12 @@ class Store:
 
     def sentence_table(self) -> list[PassageRow]:
         """Every sentence's row, in (doc_id, ordinal) order."""
-        return self._passage_rows("sentences", "sentence_id")
+        return self._passage_rows("sentences")
 
-    def _passage_rows(self, table: str, key: str) -> list[PassageRow]:
+    def _passage_rows(self, table: str) -> list[PassageRow]:
+        # No id column: ids derive from doc_id and ordinal (index.rows, ingest.types).
         rows = self.conn.execute(
-            f'SELECT vid, {key}, doc_id, start, "end", page, lang, ordinal FROM {table} '
+            f'SELECT vid, doc_id, start, "end", page, lang, ordinal FROM {table} '
             "ORDER BY doc_id, ordinal"
         )
         return [PassageRow(*r) for r in rows]
