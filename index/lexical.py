@@ -111,8 +111,12 @@ class LexicalIndex:
         # Terms numbered in sorted order: bm25s would number them in set order, which
         # changes with PYTHONHASHSEED, so the same chunks gave different files each build.
         vocab = {term: i for i, term in enumerate(sorted({t for ts in terms for t in ts}))}
+        # Chunks of stopwords only leave no term at all; bm25s cannot index an empty
+        # vocabulary, so it gets its own empty token, which no query term matches.
+        vocab = vocab or {"": 0}
         bm25 = bm25s.BM25()
-        bm25.index(([[vocab[t] for t in ts] for ts in terms], vocab), show_progress=False)
+        with np.errstate(divide="ignore", invalid="ignore"):  # all chunks empty: 0 / 0
+            bm25.index(([[vocab[t] for t in ts] for ts in terms], vocab), show_progress=False)
         return cls(bm25, vids)
 
     def save(self, directory: Path) -> None:

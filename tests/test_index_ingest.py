@@ -308,3 +308,20 @@ def test_the_same_input_builds_the_same_snapshot_whatever_the_hash_seed(tmp_path
     assert builds[0] == builds[1]
     assert {"chunks.faiss", "sentences.faiss", "store.sqlite:chunks"} <= set(builds[0])
     assert any(name.startswith("lexical/") for name in builds[0])
+
+
+def test_a_corpus_of_stopwords_only_is_indexed_without_bm25_terms(tmp_path, hash_embedder):
+    """Every chunk analyses to no BM25 term: the ingest still publishes (it used to stop on
+    bm25s's empty vocabulary), lexical search finds nothing, dense search finds the text."""
+    import warnings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "mots.txt").write_text("Le la les de des et.\n", encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nor any numpy warning on the way
+        report = Indexer(tmp_path / "data", hash_embedder).ingest([docs])
+    assert (report.documents, report.skipped) == (1, [])
+    searcher = Searcher.open(tmp_path / "data", hash_embedder)
+    assert searcher.search("les", k=3, mode="lexical") == []
+    assert [h.doc_id for h in searcher.search("les", k=3, mode="dense")] == ["mots"]
